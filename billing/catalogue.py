@@ -1,0 +1,39 @@
+"""The default plan catalogue from the business plan (DESIGN.md, Plans)."""
+
+from decimal import Decimal
+
+GB = 1024**3
+ALL_FEATURES = ["audio", "files", "video", "analytics", "api", "white_label"]
+
+DEFAULT_PLANS = [
+    {
+        "code": "starter", "name": "Starter", "sort_order": 1,
+        "price_monthly": Decimal("197.00"), "price_yearly": Decimal("1970.00"),
+        "max_agents": 3, "max_conversations_month": 1_000, "storage_bytes": 5 * GB,
+        "features": ["files"],
+    },
+    {
+        "code": "professional", "name": "Professional", "sort_order": 2,
+        "price_monthly": Decimal("497.00"), "price_yearly": Decimal("4970.00"),
+        "max_agents": 10, "max_conversations_month": 10_000, "storage_bytes": 25 * GB,
+        "features": ["files", "audio", "analytics"],
+    },
+    {
+        "code": "business", "name": "Business", "sort_order": 3,
+        "price_monthly": Decimal("997.00"), "price_yearly": Decimal("9970.00"),
+        "max_agents": 25, "max_conversations_month": 50_000, "storage_bytes": 100 * GB,
+        "features": ["files", "audio", "video", "analytics", "api"],
+    },
+    {
+        "code": "enterprise", "name": "Enterprise", "sort_order": 4,
+        "price_monthly": None, "price_yearly": None,
+        "max_agents": None, "max_conversations_month": None, "storage_bytes": 500 * GB,
+        "features": ALL_FEATURES,
+    },
+    {
+        "code": "white-label", "name": "White-Label", "sort_order": 5,
+        "price_monthly": Decimal("2997.00"), "price_yearly": None,
+        "max_agents": None, "max_conversations_month": None, "storage_bytes": None,
+        "features": ALL_FEATURES,
+    },
+]

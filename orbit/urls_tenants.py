@@ -1,0 +1,11 @@
+"""URLs on a tenant's host (`<slug>.<base>` or a verified custom domain)."""
+
+from django.urls import include, path
+
+from accounts.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

@@ -1,0 +1,52 @@
+"""Picks the schema for each request from its Host (django-tenants' job, with a cache)."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.http.request import split_domain_port
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from orbit.lib.context import current_schema
+from tenants.routing import is_platform_host, resolve_host
+
+
+def request_hostname(request) -> str:
+    host, _port = split_domain_port(request.get_host())
+    return host
+
+
+def suspended_response(request, organization):
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "tenant_suspended", "detail": _("Esta conta está suspensa. Fale com o suporte.")}, status=403
+        )
+    return render(request, "tenants/suspended.html", {"organization": organization}, status=403)
+
+
+class TenantRoutingMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        connection.set_schema_to_public()
+        hostname = request_hostname(request)
+        if is_platform_host(hostname):
+            request.tenant = None
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            token = current_schema.set("public")
+        else:
+            organization = resolve_host(hostname)
+            if organization is None:
+                return render(request, "tenants/unknown_host.html", {"host": hostname}, status=404)
+            if organization.is_blocked:
+                return suspended_response(request, organization)
+            request.tenant = organization
+            request.urlconf = settings.ROOT_URLCONF
+            connection.set_tenant(organization)
+            token = current_schema.set(organization.schema_name)
+        try:
+            return self.get_response(request)
+        finally:
+            current_schema.reset(token)
+            connection.set_schema_to_public()

@@ -1,0 +1,86 @@
+"""Factories and the session's tenants. Factories write in the connection's current schema."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from tenants import provisioning
+from tenants.models import Organization
+from tenants.services import organization_create, organization_delete
+
+OWNER_PASSWORD = "senha-forte-123"
+SESSION_SLUGS = ("alpha", "beta")
+# Tables emptied between live tests in the session tenants' schemas.
+_KEEP_TABLES = provisioning.TEMPLATE_BOOKKEEPING_TABLES | {"accounts_user"}
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("email",)
+
+    email = factory.Sequence(lambda n: f"agent{n}@example.com")
+    name = factory.Faker("name", locale="pt_BR")
+    role = "agent"
+    password = factory.PostGenerationMethodCall("set_password", OWNER_PASSWORD)
+
+
+def owner_email(slug: str) -> str:
+    return f"owner@{slug}.example.com"
+
+
+class SessionTenants:
+    def __init__(self, organizations: dict[str, Organization]):
+        self._orgs = organizations
+
+    @classmethod
+    def provision(cls) -> SessionTenants:
+        orgs = {}
+        for slug in SESSION_SLUGS:
+            orgs[slug] = organization_create(
+                name=f"Empresa {slug.title()}",
+                slug=slug,
+                plan="professional",
+                owner_email=owner_email(slug),
+                owner_password=OWNER_PASSWORD,
+                status=Organization.Status.ACTIVE,
+                use_pool=False,
+            )
+        return cls(orgs)
+
+    def get(self, slug: str) -> Organization:
+        return Organization.objects.get(pk=self._orgs[slug].pk)
+
+    @property
+    def ids(self) -> set[int]:
+        return {o.pk for o in self._orgs.values()}
+
+    @property
+    def all(self) -> list[Organization]:
+        return list(self._orgs.values())
+
+
+def reset_to_session_state(session: SessionTenants) -> None:
+    """Remove what a committed test left: other organizations, pool, rows, cache."""
+    extra = Organization.objects.exclude(pk__in=session.ids).order_by("-parent_id")
+    # children before parents
+    for org in sorted(extra, key=lambda o: o.parent_id is None):
+        organization_delete(organization=org)
+    provisioning.pool_empty()
+    get_user_model().objects.all().delete()  # operators, in public
+    for org in session.all:
+        Organization.objects.filter(pk=org.pk).update(status=Organization.Status.ACTIVE)
+        with schema_context(org.schema_name), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", [org.schema_name]
+            )
+            tables = [t for (t,) in cursor.fetchall() if t not in _KEEP_TABLES]
+            if tables:
+                cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+            get_user_model().objects.exclude(email=owner_email(org.slug)).delete()
+    connection.set_schema_to_public()
+    caches["default"].clear()
