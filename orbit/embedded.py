@@ -124,7 +124,7 @@ def redis_up() -> str:
             "--logfile", str(REDIS_DIR / "redis.log"),
             "--save", "",
             "--appendonly", "no",
-            "--databases", "32",
+            "--databases", "64",
         ],
         check=True,
     )

@@ -109,7 +109,10 @@ ASGI_APPLICATION = "orbit.asgi.application"
 
 _db = dj_database_url.parse(env("DATABASE_URL"), conn_max_age=0)
 _db["ENGINE"] = "django_tenants.postgresql_backend"
-_db.setdefault("TEST", {})["NAME"] = env("ORBIT_TEST_DATABASE_NAME", f"test_{_db['NAME']}")
+# ORBIT_TEST_SLOT lets several suites run side by side on one machine, each on its own
+# test database and Redis databases.
+TEST_SLOT = int(env("ORBIT_TEST_SLOT", "0"))
+_db.setdefault("TEST", {})["NAME"] = f"test_{_db['NAME']}" + (f"_{TEST_SLOT}" if TEST_SLOT else "")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -126,7 +129,11 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Redis: one server, separate logical databases, tests on their own numbers.
-_redis_db = {"cache": 1, "celery": 2, "results": 3} if not TESTING else {"cache": 11, "celery": 12, "results": 13}
+_redis_db = (
+    {"cache": 1, "celery": 2, "results": 3}
+    if not TESTING
+    else {"cache": 11 + 3 * TEST_SLOT, "celery": 12 + 3 * TEST_SLOT, "results": 13 + 3 * TEST_SLOT}
+)
 CACHES = {
     # Tenant-scoped: django-tenants' key function prefixes every key with the schema.
     "default": {
@@ -160,7 +167,7 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
             "hosts": [{"address": f"{REDIS_URL}/0", "socket_timeout": None, "max_connections": 20000}],
-            "prefix": "orbit_test" if TESTING else "orbit",
+            "prefix": f"orbit_test{TEST_SLOT}" if TESTING else "orbit",
         },
     }
 }
