@@ -29,11 +29,17 @@ __all__ = [
     "organization_suspend",
     "organization_activate",
     "organization_delete",
+    "slug_from_name",
 ]
 
 
 def schema_name_for(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
+
+
+def slug_from_name(name: str) -> str:
+    """The slug an organization gets when none is given."""
+    return slugify(name.strip())[:40].strip("-").lower()
 
 
 def _validate_slug(slug: str) -> None:
@@ -110,7 +116,10 @@ def organization_create(
     name = (name or "").strip()
     if not name:
         raise ProvisioningError("a name is required")
-    slug = (slug or slugify(name)[:40].strip("-")).lower()
+    name_max_length = Organization._meta.get_field("name").max_length
+    if len(name) > name_max_length:
+        raise ProvisioningError(f"the name is too long: at most {name_max_length} characters")
+    slug = (slug or slug_from_name(name)).lower()
     _validate_slug(slug)
     if kind not in Organization.Kind.values:
         raise ProvisioningError(f"invalid kind {kind!r} (kinds: {', '.join(Organization.Kind.values)})")
