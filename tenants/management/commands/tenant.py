@@ -1,0 +1,320 @@
+"""The operator's command line for organizations.
+
+    manage.py tenant create --name "Empresa X" --plan professional [--slug …] [--kind …]
+                            [--parent SLUG] [--domain HOST] [--owner-email …] [--owner-password …]
+    manage.py tenant list [--filter STATUS] [--parent SLUG] [--format table|json]
+    manage.py tenant show SLUG
+    manage.py tenant suspend SLUG | activate SLUG
+    manage.py tenant delete SLUG --yes
+    manage.py tenant create-bulk FILE.csv
+
+Each subcommand parses its input, calls a selector or service and renders the result.
+The rules (valid slugs, plans, parents, domains; all-or-nothing provisioning) live in
+tenants.services, whose ProvisioningError messages are written for a person: they are
+passed on as the command's single error line."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
+from django.utils import timezone
+from tqdm import tqdm
+
+from tenants import selectors, services
+from tenants.models import Organization
+from tenants.provisioning import ProvisioningError
+
+BULK_REQUIRED_COLUMNS = ("name", "plan")
+BULK_OPTIONAL_COLUMNS = ("slug", "kind", "parent", "domain", "owner_email")
+# A malformed file is reported in one line; past this many problems the rest are counted.
+MAX_PROBLEMS_SHOWN = 5
+LIST_COLUMNS = ("slug", "name", "kind", "status", "plan", "parent", "primary domain")
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    number: int  # as a spreadsheet numbers it: the header is row 1
+    fields: dict[str, str]  # organization_create's keyword arguments, empty cells left out
+
+
+class Command(BaseCommand):
+    help = "Create, list, show, suspend, activate and delete organizations (tenants)."
+
+    def add_arguments(self, parser):
+        subcommands = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+
+        create = subcommands.add_parser("create", help="create one organization with its schema, domain and owner")
+        create.add_argument("--name", required=True)
+        create.add_argument("--plan", required=True, help="plan code, e.g. starter, professional")
+        create.add_argument("--slug", help="default: derived from the name")
+        create.add_argument("--kind", choices=Organization.Kind.values, default=Organization.Kind.COMPANY)
+        create.add_argument("--parent", metavar="SLUG", help="the partner or holding it belongs to")
+        create.add_argument("--domain", metavar="HOST", help="a custom domain besides <slug>.<base domain>")
+        create.add_argument("--owner-email", help="default: owner@<slug>.<base domain>")
+        create.add_argument(
+            "--owner-password", help="default: none usable; the owner sets one through a password reset"
+        )
+
+        listing = subcommands.add_parser("list", help="list organizations")
+        listing.add_argument("--filter", choices=Organization.Status.values, dest="status", help="only this status")
+        listing.add_argument("--parent", metavar="SLUG", help="only the sub-organizations of SLUG")
+        listing.add_argument("--format", choices=("table", "json"), default="table")
+
+        show = subcommands.add_parser("show", help="one organization in detail")
+        show.add_argument("slug", metavar="SLUG")
+
+        suspend = subcommands.add_parser("suspend", help="block an organization's pages, API and widget; data is kept")
+        suspend.add_argument("slug", metavar="SLUG")
+
+        activate = subcommands.add_parser("activate", help="set an organization active")
+        activate.add_argument("slug", metavar="SLUG")
+
+        delete = subcommands.add_parser("delete", help="drop an organization's schema and every row it owns")
+        delete.add_argument("slug", metavar="SLUG")
+        delete.add_argument("--yes", action="store_true", help="confirm: the data cannot be recovered")
+
+        bulk = subcommands.add_parser(
+            "create-bulk",
+            help="create organizations from a CSV file",
+            description=(
+                "CSV with a header row: name,plan and optionally "
+                + ",".join(BULK_OPTIONAL_COLUMNS)
+                + ". The whole file is checked before anything is created. Each row is created on its own; "
+                "a row that fails is reported (rows numbered as in a spreadsheet, the header is row 1) "
+                "and the others go on."
+            ),
+        )
+        bulk.add_argument("file", metavar="FILE.csv", type=Path)
+
+    def handle(self, *args, **options):
+        handlers = {
+            "create": self.create_organization,
+            "list": self.list_organizations,
+            "show": self.show_organization,
+            "suspend": self.suspend_organization,
+            "activate": self.activate_organization,
+            "delete": self.delete_organization,
+            "create-bulk": self.create_organizations_from_csv,
+        }
+        handlers[options["subcommand"]](options)
+
+    # --- subcommands ------------------------------------------------------------------
+
+    def create_organization(self, options) -> None:
+        try:
+            organization = services.organization_create(
+                name=options["name"],
+                plan=options["plan"],
+                slug=options["slug"],
+                kind=options["kind"],
+                parent=options["parent"],
+                domain=options["domain"],
+                owner_email=options["owner_email"],
+                owner_password=options["owner_password"],
+            )
+        except ProvisioningError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(created_line(organization))
+
+    def list_organizations(self, options) -> None:
+        if options["parent"]:
+            # A mistyped parent must not read as "it has no sub-organizations".
+            self._organization(options["parent"])
+        organizations = list(selectors.organization_list(status=options["status"], parent_slug=options["parent"]))
+        if options["format"] == "json":
+            self.stdout.write(json.dumps([listing_entry(org) for org in organizations], indent=2))
+        elif not organizations:
+            self.stdout.write("no organizations match")
+        else:
+            self.stdout.write(render_table(LIST_COLUMNS, [table_row(org) for org in organizations]))
+
+    def show_organization(self, options) -> None:
+        try:
+            organization = selectors.organization_detail(slug=options["slug"])
+        except Organization.DoesNotExist:
+            raise CommandError(unknown_slug(options["slug"])) from None
+        domains = ", ".join(
+            domain.domain
+            + (" (primary)" if domain.is_primary else "")
+            + ("" if domain.is_verified else " (unverified)")
+            for domain in organization.domains.all()
+        )
+        details = [
+            ("slug", organization.slug),
+            ("name", organization.name),
+            ("kind", organization.kind),
+            ("status", organization.status),
+            ("status since", local_time(organization.status_changed_at)),
+            ("plan", organization.plan.code),
+            ("parent", organization.parent.slug if organization.parent else "-"),
+            ("children", str(organization.children_count)),
+            ("schema", organization.schema_name),
+            ("domains", domains or "-"),
+            ("created", local_time(organization.created_at)),
+        ]
+        width = max(len(label) for label, _ in details) + 1
+        self.stdout.write("\n".join(f"{label + ':':<{width}} {value}" for label, value in details))
+
+    def suspend_organization(self, options) -> None:
+        organization = services.organization_suspend(organization=self._organization(options["slug"]))
+        self.stdout.write(f"{organization.slug}: {organization.status}")
+
+    def activate_organization(self, options) -> None:
+        organization = services.organization_activate(organization=self._organization(options["slug"]))
+        self.stdout.write(f"{organization.slug}: {organization.status}")
+
+    def delete_organization(self, options) -> None:
+        slug = options["slug"]
+        if not options["yes"]:
+            raise CommandError(f"not deleting {slug!r}: its schema and data cannot be recovered; add --yes to confirm")
+        organization = self._organization(slug)
+        try:
+            services.organization_delete(organization=organization)
+        except ProvisioningError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"deleted {slug} (schema {organization.schema_name} dropped)")
+
+    def create_organizations_from_csv(self, options) -> None:
+        rows = read_bulk_file(options["file"])
+        # The bar redraws itself with carriage returns; Django's wrappers would add a newline to each write.
+        out, err = raw_stream(self.stdout), raw_stream(self.stderr)
+        failed_rows = []
+        with tqdm(total=len(rows), desc="creating", unit="org", file=err) as bar:
+            for row in rows:
+                # organization_create is atomic by itself: a failed row leaves nothing and the others go on.
+                try:
+                    organization = services.organization_create(**row.fields)
+                except (ProvisioningError, IntegrityError) as exc:
+                    failed_rows.append(row.number)
+                    # IntegrityError: a concurrent creation took the slug or domain after the checks.
+                    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    bar.write(f"row {row.number}: {reason}", file=err)
+                else:
+                    bar.write(created_line(organization), file=out)
+                bar.update()
+        summary = f"created {len(rows) - len(failed_rows)}, failed {len(failed_rows)}"
+        if failed_rows:
+            label = "row" if len(failed_rows) == 1 else "rows"
+            raise CommandError(f"{summary} ({label} {', '.join(map(str, failed_rows))})")
+        self.stdout.write(summary)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _organization(self, slug: str) -> Organization:
+        try:
+            return selectors.organization_get(slug=slug)
+        except Organization.DoesNotExist:
+            raise CommandError(unknown_slug(slug)) from None
+
+
+def unknown_slug(slug: str) -> str:
+    return f"no organization with slug {slug!r}"
+
+
+def created_line(organization: Organization) -> str:
+    host = organization.get_primary_domain()
+    return f"created {organization.slug}  schema={organization.schema_name}  host={host.domain if host else '-'}"
+
+
+def listing_entry(organization: Organization) -> dict:
+    return {
+        "slug": organization.slug,
+        "name": organization.name,
+        "kind": organization.kind,
+        "status": organization.status,
+        "plan": organization.plan.code,
+        "parent": organization.parent.slug if organization.parent else None,
+        "primary_domain": organization.primary_domain,
+        "schema": organization.schema_name,
+        "created_at": organization.created_at.isoformat(),
+    }
+
+
+def table_row(organization: Organization) -> list[str]:
+    return [
+        organization.slug,
+        organization.name,
+        organization.kind,
+        organization.status,
+        organization.plan.code,
+        organization.parent.slug if organization.parent else "-",
+        organization.primary_domain or "-",
+    ]
+
+
+def render_table(headers: tuple[str, ...], rows: list[list[str]]) -> str:
+    lines = [list(headers), *rows]
+    widths = [max(len(cell) for cell in column) for column in zip(*lines, strict=True)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def local_time(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
+
+
+def raw_stream(wrapper):
+    return getattr(wrapper, "_out", wrapper)
+
+
+def read_bulk_file(path: Path) -> list[BulkRow]:
+    """Every row of the file as organization_create arguments, or CommandError naming what is wrong.
+
+    The whole file is checked first so that a malformed one creates nothing."""
+    try:
+        # utf-8-sig: spreadsheets save CSV with a byte-order mark.
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            records = [(reader.line_num, record) for record in reader if any(cell.strip() for cell in record)]
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{path}: not UTF-8 text") from None
+    except (OSError, csv.Error) as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+    allowed = BULK_REQUIRED_COLUMNS + BULK_OPTIONAL_COLUMNS
+    expected = f"expected a header with {','.join(BULK_REQUIRED_COLUMNS)}[,{','.join(BULK_OPTIONAL_COLUMNS)}]"
+    if not header or not any(cell.strip() for cell in header):
+        raise CommandError(f"{path}: empty file; {expected}")
+    columns = [cell.strip().lower() for cell in header]
+    unknown = [column for column in columns if column not in allowed]
+    if unknown:
+        raise CommandError(f"{path}: unknown column(s) {', '.join(map(repr, unknown))}; {expected}")
+    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    if repeated:
+        raise CommandError(f"{path}: column(s) {', '.join(repeated)} appear more than once")
+    missing = [column for column in BULK_REQUIRED_COLUMNS if column not in columns]
+    if missing:
+        raise CommandError(f"{path}: missing column(s) {', '.join(missing)}; {expected}")
+    if not records:
+        raise CommandError(f"{path}: no rows below the header")
+
+    rows, problems, first_row_by_slug = [], [], {}
+    for number, record in records:
+        if len(record) > len(columns):
+            problems.append(f"row {number} has {len(record)} fields for {len(columns)} columns")
+            continue
+        fields = {column: value.strip() for column, value in zip(columns, record, strict=False) if value.strip()}
+        empty = [column for column in BULK_REQUIRED_COLUMNS if column not in fields]
+        if empty:
+            problems.append(f"row {number} has no {' or '.join(empty)}")
+            continue
+        slug = (fields.get("slug") or services.slug_from_name(fields["name"])).lower()
+        if slug in first_row_by_slug:
+            problems.append(f"rows {first_row_by_slug[slug]} and {number} both have slug {slug!r}")
+        else:
+            first_row_by_slug[slug] = number
+        rows.append(BulkRow(number=number, fields=fields))
+    if problems:
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        raise CommandError(f"{path}: nothing created: {shown}{more}")
+    return rows
