@@ -25,6 +25,7 @@ PARENT_KINDS = {Organization.Kind.PARTNER, Organization.Kind.HOLDING}
 __all__ = [
     "ProvisioningError",
     "organization_create",
+    "organization_update",
     "organization_set_status",
     "organization_suspend",
     "organization_activate",
@@ -176,6 +177,51 @@ def _enqueue_pool_refill() -> None:
         import logging
 
         logging.getLogger(__name__).warning("could not enqueue the pool refill", exc_info=True)
+
+
+def _ancestors(organization: Organization | None):
+    seen = set()
+    while organization is not None and organization.pk not in seen:
+        seen.add(organization.pk)
+        yield organization
+        organization = organization.parent
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    organization: Organization,
+    name: str,
+    kind: str,
+    parent: Organization | str | None,
+    plan: Plan | str,
+    status: str | None = None,
+) -> Organization:
+    """Change an organization's name, place in the tree, plan and (through
+    organization_set_status) status. Slug and schema never change."""
+    name = (name or "").strip()
+    if not name:
+        raise ProvisioningError("a name is required")
+    if kind not in Organization.Kind.values:
+        raise ProvisioningError(f"invalid kind {kind!r} (kinds: {', '.join(Organization.Kind.values)})")
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if kind not in PARENT_KINDS and organization.children.exists():
+        raise ProvisioningError(
+            f"{organization.slug!r} has sub-organizations: only partners and holdings can have them"
+        )
+    parent_obj = _resolve_parent(parent)
+    if parent_obj is not None and any(a.pk == organization.pk for a in _ancestors(parent_obj)):
+        raise ProvisioningError(f"{parent_obj.slug!r} cannot be the parent of {organization.slug!r}: it would make a cycle")
+    organization.name = name
+    organization.kind = kind
+    organization.parent = parent_obj
+    organization.plan = _resolve_plan(plan)
+    organization.save(update_fields=["name", "kind", "parent", "plan"])
+    # The routing cache holds the organization itself (name, plan): refresh it.
+    transaction.on_commit(lambda: invalidate_organization(organization))
+    if status is not None and status != organization.status:
+        organization = organization_set_status(organization=organization, status=status)
+    return organization
 
 
 @transaction.atomic
