@@ -16,6 +16,23 @@ from tests.factories import OWNER_PASSWORD, SessionTenants, reset_to_session_sta
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb):
+    """Always create the test database, even for a run whose tests only use `live_db`.
+
+    pytest-django creates databases only for tests that ask for `db`; a run of live tests
+    alone would otherwise work on the development database."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"}, serialized_aliases=set()
+        )
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=0, keepdb=django_db_keepdb)
+
+
+@pytest.fixture(scope="session")
 def session_tenants(django_db_setup, django_db_blocker) -> SessionTenants:
     with django_db_blocker.unblock():
         return SessionTenants.provision()

@@ -1,6 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DataError, connection
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants import provisioning
@@ -49,7 +49,7 @@ def test_a_failure_late_in_creation_leaves_nothing_behind(live_db, use_pool):
     if use_pool:
         provisioning.pool_refill(size=1)
     before = _footprint()
-    with pytest.raises(Exception):
+    with pytest.raises(DataError):
         # the owner's name overflows its column: fails after schema, organization and domain exist
         organization_create(name="Quebra", plan="starter", owner_name="x" * 400, use_pool=use_pool)
     assert _footprint() == before  # the claimed pool schema went back to the pool
