@@ -1,7 +1,20 @@
 """The ASGI application: http → Django; websocket → origin check → tenant → auth → routes."""
 
-from channels.routing import ProtocolTypeRouter
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.urls import path
+
+from orbit.consumers import PingConsumer
+from tenants.websocket import OriginCheckMiddleware, TenantAuthMiddleware, TenantMiddleware
+
+websocket_urlpatterns = [
+    path("ws/ping/", PingConsumer.as_asgi()),
+]
 
 
 def build_application(django_asgi_app):
-    return ProtocolTypeRouter({"http": django_asgi_app})
+    return ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": OriginCheckMiddleware(TenantMiddleware(TenantAuthMiddleware(URLRouter(websocket_urlpatterns)))),
+        }
+    )
