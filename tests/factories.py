@@ -22,11 +22,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("email",)
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"agent{n}@example.com")
     name = factory.Faker("name", locale="pt_BR")
     role = "agent"
-    password = factory.PostGenerationMethodCall("set_password", OWNER_PASSWORD)
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or OWNER_PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
 
 
 def owner_email(slug: str) -> str:
