@@ -72,6 +72,8 @@ ORBIT_POOL_SIZE = int(env("ORBIT_POOL_SIZE", "3"))
 PUBLIC_SCHEMA_URLCONF = "orbit.urls_public"
 ROOT_URLCONF = "orbit.urls_tenants"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# Send `SET search_path` only when the schema changes, not before every query.
+TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
     "orbit.middleware.HealthCheckMiddleware",
