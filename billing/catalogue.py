@@ -37,3 +37,13 @@ DEFAULT_PLANS = [
         "features": ALL_FEATURES,
     },
 ]
+
+# Fields added after the first catalogue (billing/migrations/0004 seeds them; 0002 keeps
+# seeding only the fields that existed then). None = unlimited.
+DEFAULT_PLAN_LIMITS = {
+    "starter": {"api_requests_per_minute": 60, "api_burst": 20, "yearly_discount_percent": Decimal("16.67")},
+    "professional": {"api_requests_per_minute": 300, "api_burst": 60, "yearly_discount_percent": Decimal("16.67")},
+    "business": {"api_requests_per_minute": 1200, "api_burst": 200, "yearly_discount_percent": Decimal("16.67")},
+    "enterprise": {"api_requests_per_minute": 6000, "api_burst": 1000, "yearly_discount_percent": Decimal("20.00")},
+    "white-label": {"api_requests_per_minute": None, "api_burst": None, "yearly_discount_percent": Decimal("16.67")},
+}

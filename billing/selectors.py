@@ -1,4 +1,19 @@
-from billing.models import Plan
+"""Billing reads. Public-schema tables only: roll-ups never open another schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, get_tenant_model
+
+from billing import cache_keys, metrics, periods
+from billing.models import LimitAlert, LimitOverride, Meter, Plan, UsageEvent
+
+PROFILE_TTL = 60
 
 
 def plan_get(*, code: str) -> Plan:
@@ -8,3 +23,187 @@ def plan_get(*, code: str) -> Plan:
 
 def plan_codes() -> list[str]:
     return list(Plan.objects.values_list("code", flat=True))
+
+
+def organization_by_slug(*, slug: str):
+    """Raises the tenant model's DoesNotExist for an unknown slug."""
+    return get_tenant_model().objects.select_related("plan").get(slug=slug)
+
+
+# --- limits profile (cached) ---------------------------------------------------------
+
+
+def _ancestors_uncached(organization_id: int) -> list[int]:
+    Organization = get_tenant_model()
+    chain: list[int] = []
+    parent_id = Organization.objects.filter(pk=organization_id).values_list("parent_id", flat=True).first()
+    while parent_id is not None and parent_id not in chain and parent_id != organization_id:
+        chain.append(parent_id)
+        parent_id = Organization.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
+    return chain
+
+
+def _limits_uncached(organization_id: int) -> dict:
+    Organization = get_tenant_model()
+    org = Organization.objects.select_related("plan").get(pk=organization_id)
+    plan = org.plan
+    limits = {metric: plan.limit_for(metric) for metric in metrics.METRICS}
+    for metric, limit in LimitOverride.objects.filter(organization_id=organization_id).values_list("metric", "limit"):
+        limits[metric] = limit
+    return {
+        "limits": limits,
+        "ancestors": _ancestors_uncached(organization_id),
+        "kind": org.kind,
+        "api_per_minute": plan.api_requests_per_minute,
+        "api_burst": plan.api_burst,
+    }
+
+
+def limits_profile(*, organization_id: int) -> dict:
+    """{"limits": {metric: limit|None}, "ancestors": [ids, nearest first], "kind",
+    "api_per_minute", "api_burst"}: cached on the shared cache for PROFILE_TTL seconds
+    and dropped when an override changes (services.limit_override_set)."""
+    key = cache_keys.limits(organization_id=organization_id)
+    profile = cache_keys.cache().get(key)
+    if profile is None:
+        profile = _limits_uncached(organization_id)
+        cache_keys.cache().set(key, profile, PROFILE_TTL)
+    return profile
+
+
+def ancestor_ids(organization_id: int) -> list[int]:
+    return limits_profile(organization_id=organization_id)["ancestors"]
+
+
+def effective_limit(*, organization, metric: str) -> int | None:
+    """The organization's own limit: its override, else its plan's (None = unlimited)."""
+    return limits_profile(organization_id=organization.pk)["limits"].get(metric)
+
+
+# --- the tree --------------------------------------------------------------------------
+
+
+def tree_ids(*, organization_id: int) -> list[int]:
+    """The organization and all its descendants (public organization table)."""
+    table = connection.ops.quote_name(get_tenant_model()._meta.db_table)
+    schema = connection.ops.quote_name(get_public_schema_name())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE tree(id) AS (SELECT %s::bigint UNION "
+            f"SELECT o.id FROM {schema}.{table} o JOIN tree ON o.parent_id = tree.id) SELECT id FROM tree",
+            [organization_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+# --- ledger reads ---------------------------------------------------------------------
+
+
+def ledger_usage(*, organization_ids: list[int], metric: str, period: dt.date) -> int:
+    """What counts against a limit, straight from the ledger: the sum of a counter, or
+    the sum over the organizations of each one's last gauge reading."""
+    events = UsageEvent.objects.filter(organization_id__in=organization_ids, metric=metric, period=period)
+    if not metrics.is_gauge(metric):
+        return int(events.aggregate(total=Sum("quantity"))["total"] or 0)
+    last = events.order_by("organization_id", "-occurred_at", "-id").distinct("organization_id")
+    return int(sum(last.values_list("quantity", flat=True)))
+
+
+# --- usage for people ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    metric: str
+    label: str
+    used: int
+    limit: int | None
+    percent: int | None
+    level: str
+
+    @property
+    def unlimited(self) -> bool:
+        return metrics.is_unlimited(self.limit)
+
+    @property
+    def bar_class(self) -> str:
+        if self.percent is None or self.percent < 80:
+            return ""
+        return "warn" if self.percent < 100 else "over"
+
+    @property
+    def bar_width(self) -> int:
+        return min(100, self.percent or 0)
+
+
+def level_for(*, used: int, limit: int | None) -> str:
+    """ok | soft_80 | soft_90 | refused for a usage (refused only beyond the limit)."""
+    if metrics.is_unlimited(limit):
+        return "ok"
+    if used > limit:
+        return "refused"
+    if used * 10 >= limit * 9:
+        return "soft_90"
+    if used * 10 >= limit * 8:
+        return "soft_80"
+    return "ok"
+
+
+def usage_summary(*, organization, period: dt.date | None = None) -> list[UsageRow]:
+    """One row per metric: used (meters for past periods, the live cached counter for
+    the open one), the effective limit and how close it is."""
+    from billing import limits  # limits reads through these selectors
+
+    period = period or periods.period_of(timezone.now())
+    is_open = period == periods.period_of(timezone.now())
+    meters = {m.metric: m for m in Meter.objects.filter(organization_id=organization.pk, period=period)}
+    rows = []
+    for metric in metrics.METRICS:
+        if is_open:
+            used = limits.current_usage(organization=organization, metric=metric, period=period)
+        else:
+            meter = meters.get(metric)
+            used = meter.current if meter else 0
+        limit = effective_limit(organization=organization, metric=metric)
+        percent = None if metrics.is_unlimited(limit) else (int(used * 100 / limit) if limit else 100)
+        rows.append(
+            UsageRow(metric, str(metrics.LABELS[metric]), used, limit, percent, level_for(used=used, limit=limit))
+        )
+    return rows
+
+
+def rollup(*, organization, period: dt.date) -> dict[str, int]:
+    """A partner's or holding's tree totals (itself and every descendant) per metric,
+    from the meters: counters summed, gauges as the sum of last readings."""
+    ids = tree_ids(organization_id=organization.pk)
+    totals = {metric: 0 for metric in metrics.METRICS}
+    for metric, value, last in Meter.objects.filter(organization_id__in=ids, period=period).values_list(
+        "metric", "value", "last_value"
+    ):
+        totals[metric] += last if metrics.is_gauge(metric) else value
+    return totals
+
+
+def rollup_children(*, organization, period: dt.date) -> list[dict]:
+    """Per direct child: its tree totals (for a partner's or holding's clients page)."""
+    children = get_tenant_model().objects.filter(parent_id=organization.pk).order_by("name")
+    return [{"organization": child, "totals": rollup(organization=child, period=period)} for child in children]
+
+
+def meters_for(*, organization, period: dt.date) -> list[Meter]:
+    return list(Meter.objects.filter(organization_id=organization.pk, period=period).order_by("metric"))
+
+
+def active_alerts(organization) -> list[LimitAlert]:
+    """The current period's undismissed alerts, the most severe per metric, for the
+    tenant admins' banner."""
+    if organization is None or not getattr(organization, "pk", None):
+        return []
+    period = periods.period_of(timezone.now())
+    order = {LimitAlert.Level.REFUSED: 0, LimitAlert.Level.SOFT_90: 1, LimitAlert.Level.SOFT_80: 2}
+    best: dict[str, LimitAlert] = {}
+    for alert in LimitAlert.objects.filter(organization_id=organization.pk, period=period, dismissed_at__isnull=True):
+        current = best.get(alert.metric)
+        if current is None or order[alert.level] < order[current.level]:
+            best[alert.metric] = alert
+    return sorted(best.values(), key=lambda a: (order[a.level], a.metric))

@@ -78,6 +78,7 @@ TENANT_LIMIT_SET_CALLS = True
 MIDDLEWARE = [
     "orbit.middleware.HealthCheckMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
+    "billing.ratelimit.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -224,4 +225,30 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
     },
+}
+
+# --- billing: metering, limits and rate limits (billing/README.md) ---------------------
+# Billing periods are calendar months in TIME_ZONE; a period stays "closing" this long
+# after its end (meters still recomputed) before it becomes final.
+BILLING_PERIOD_GRACE_SECONDS = int(env("ORBIT_BILLING_GRACE_SECONDS", "3600"))
+# Cached usage counters (shared cache) live this long before they are re-read from the ledger.
+BILLING_COUNTER_TTL = 600
+# Rate limits: django-ratelimit on the shared cache; billing builds every key with the tenant.
+RATELIMIT_USE_CACHE = "shared"
+RATELIMIT_CACHE_PREFIX = "rl:"
+RATELIMIT_FAIL_OPEN = True  # a Redis hiccup must not lock every tenant out
+BILLING_BURST_WINDOW_SECONDS = 10
+# Widget endpoints: per tenant and visitor IP (long window, burst window).
+BILLING_WIDGET_RATE = "120/m"
+BILLING_WIDGET_BURST = "30/10s"
+# Login attempts (POST) per tenant and account, and per tenant and IP.
+BILLING_LOGIN_ACCOUNT_RATE = "10/5m"
+BILLING_LOGIN_IP_RATE = "30/5m"
+BILLING_LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
+# Websocket frames per connection (billing.ratelimit.FrameLimiter defaults).
+BILLING_WS_FRAMES_PER_SECOND = 10.0
+BILLING_WS_FRAME_BURST = 30
+CELERY_BEAT_SCHEDULE |= {
+    "billing-meters-recompute": {"task": "billing.tasks.meters_recompute_open", "schedule": 300.0},
+    "billing-periods-advance": {"task": "billing.tasks.periods_advance", "schedule": 900.0},
 }

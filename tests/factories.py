@@ -92,6 +92,8 @@ def reset_to_session_state(session: SessionTenants) -> None:
     for org in sorted(extra, key=lambda o: o.parent_id is None):
         organization_delete(organization=org)
     provisioning.pool_empty()
+    with connection.cursor() as cursor:  # billing's public rows of the session tenants
+        cursor.execute("TRUNCATE billing_usageevent, billing_meter, billing_limitalert, billing_limitoverride")
     get_user_model().objects.all().delete()  # operators, in public
     for org in session.all:
         Organization.objects.filter(pk=org.pk).update(status=Organization.Status.ACTIVE)

@@ -1,0 +1,227 @@
+"""Billing writes: limit overrides, alerts, meter recomputes and period transitions.
+
+Typed, keyword-only, atomic; tasks are enqueued on commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
+
+from billing import cache_keys, metrics, periods, usage_cache
+from billing.models import LimitAlert, LimitOverride, Meter, UsageEvent
+
+logger = logging.getLogger(__name__)
+
+
+class BillingError(ValueError):
+    pass
+
+
+# --- overrides -------------------------------------------------------------------------
+
+
+def _forget_profiles(organization_ids: list[int]) -> None:
+    cache_keys.cache().delete_many([cache_keys.limits(organization_id=i) for i in organization_ids])
+
+
+@transaction.atomic
+def limit_override_set(*, organization, metric: str, limit: int | None, note: str = "") -> LimitOverride:
+    """Give one organization its own limit for a metric (None = unlimited)."""
+    try:
+        metrics.validate(metric)
+    except ValueError as exc:
+        raise BillingError(str(exc)) from None
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise BillingError(f"limit must be a non-negative integer or None (unlimited), not {limit!r}")
+    override, _created = LimitOverride.objects.update_or_create(
+        organization_id=organization.pk, metric=metric, defaults={"limit": limit, "note": note}
+    )
+    transaction.on_commit(lambda: _forget_profiles([organization.pk]))
+    return override
+
+
+@transaction.atomic
+def limit_override_delete(*, organization, metric: str) -> None:
+    LimitOverride.objects.filter(organization_id=organization.pk, metric=metric).delete()
+    transaction.on_commit(lambda: _forget_profiles([organization.pk]))
+
+
+def limits_profile_forget(*, organization_ids: list[int]) -> None:
+    """After a plan or tree change elsewhere: drop the cached limits profiles."""
+    _forget_profiles(organization_ids)
+
+
+# --- alerts ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def limit_alert_raise(*, organization, metric: str, period: dt.date, level: str, used: int, limit: int) -> LimitAlert | None:
+    """Record that a limit was crossed; at most once per organization, metric, period and
+    level (the unique constraint). Returns the new alert, or None if it was already raised.
+    The e-mail to the tenant admins is sent by a task enqueued on commit."""
+    if level not in LimitAlert.Level.values:
+        raise BillingError(f"invalid alert level {level!r}")
+    alert, created = LimitAlert.objects.get_or_create(
+        organization_id=organization.pk, metric=metric, period=period, level=level,
+        defaults={"used": used, "limit": limit},
+    )
+    if not created:
+        return None
+    schema = organization.schema_name
+    transaction.on_commit(lambda: _enqueue_alert_email(alert.pk, schema))
+    return alert
+
+
+def _enqueue_alert_email(alert_id: int, schema_name: str) -> None:
+    from billing.tasks import limit_alert_notify
+
+    try:
+        with schema_context(schema_name):  # the task runs in the tenant's schema
+            limit_alert_notify.delay(alert_id)
+    except Exception:  # an unreachable broker must not fail the request that crossed the limit
+        logger.warning("could not enqueue the limit alert e-mail", exc_info=True)
+
+
+def limit_alert_notify(*, alert_id: int) -> list[str]:
+    """E-mail the tenant's owners and admins about an alert, once. Runs in the tenant's
+    schema (its task carries it); returns the recipients."""
+    with transaction.atomic():
+        alert = LimitAlert.objects.select_for_update().filter(pk=alert_id, emailed_at__isnull=True).first()
+        if alert is None:
+            return []
+        organization = get_tenant_model().objects.get(pk=alert.organization_id)
+        with schema_context(organization.schema_name):
+            recipients = list(
+                get_user_model().objects.filter(is_active=True, role__in=("owner", "admin"))
+                .order_by("email").values_list("email", flat=True)
+            )
+        if recipients:
+            with translation.override(settings.LANGUAGE_CODE):
+                label = metrics.LABELS[alert.metric]
+                subject = _("%(org)s: %(percent)s%% do limite de %(label)s") % {
+                    "org": organization.name, "percent": alert.percent, "label": label}
+                if alert.level == LimitAlert.Level.REFUSED:
+                    subject = _("%(org)s: limite de %(label)s atingido") % {"org": organization.name, "label": label}
+                body = _(
+                    "Uso de %(label)s em %(period)s: %(used)s de %(limit)s (%(percent)s%%).\n"
+                    "Veja o uso da conta em Configurações › Uso ou fale conosco para ampliar o plano."
+                ) % {"label": label, "period": periods.label(alert.period), "used": alert.used,
+                     "limit": alert.limit, "percent": alert.percent}
+            send_mail(subject, body, None, recipients)
+        alert.emailed_at = timezone.now()
+        alert.save(update_fields=["emailed_at"])
+    return recipients
+
+
+@transaction.atomic
+def limit_alert_dismiss(*, organization, alert_id: int) -> bool:
+    return bool(
+        LimitAlert.objects.filter(pk=alert_id, organization_id=organization.pk, dismissed_at__isnull=True)
+        .update(dismissed_at=timezone.now())
+    )
+
+
+# --- meters ----------------------------------------------------------------------------
+
+
+def _table(model) -> str:
+    q = connection.ops.quote_name
+    return f"{q(get_public_schema_name())}.{q(model._meta.db_table)}"
+
+
+@transaction.atomic
+def meters_recompute(
+    *, period: dt.date, organization_ids: list[int] | None = None, finalize: bool = False, now: dt.datetime | None = None
+) -> int:
+    """Recompute the period's meters from the ledger — one aggregate, one upsert — for
+    the given organizations (all when None). Final meters are left alone; `finalize`
+    makes these the final figures. The cached counters of the period are reset to the
+    ledger's truth after commit. Returns the number of meters written."""
+    now = now or timezone.now()
+    state = periods.FINAL if finalize else periods.state(period, now=now)
+    if state == periods.FINAL and not finalize:
+        state = periods.CLOSING  # only periods_advance makes a meter final
+    where = "period = %s"
+    params: list = [state, list(metrics.GAUGES), list(metrics.GAUGES), now, period]
+    if organization_ids is not None:
+        where += " AND organization_id = ANY(%s)"
+        params.append(list(organization_ids))
+    meter, event = _table(Meter), _table(UsageEvent)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {meter} AS m (organization_id, metric, period, state, value, last_value, events,
+                                      recomputed_at, finalized_at)
+            SELECT organization_id, metric, period, %s,
+                   CASE WHEN metric = ANY(%s) THEN max(quantity) ELSE sum(quantity) END::bigint,
+                   CASE WHEN metric = ANY(%s) THEN (array_agg(quantity ORDER BY occurred_at DESC, id DESC))[1]
+                        ELSE sum(quantity) END::bigint,
+                   count(*), %s, NULL
+            FROM {event} WHERE {where}
+            GROUP BY organization_id, metric, period
+            ON CONFLICT (organization_id, metric, period) DO UPDATE
+               SET value = EXCLUDED.value, last_value = EXCLUDED.last_value, events = EXCLUDED.events,
+                   recomputed_at = EXCLUDED.recomputed_at, state = EXCLUDED.state,
+                   finalized_at = CASE WHEN EXCLUDED.state = 'final' THEN EXCLUDED.recomputed_at END
+               WHERE m.state <> 'final'
+            RETURNING organization_id, metric, last_value
+            """,
+            params,
+        )
+        rows = cursor.fetchall()
+        if finalize:
+            # meters of the period with no events left (none today; the ledger is append-only)
+            Meter.objects.filter(period=period, **({"organization_id__in": organization_ids} if organization_ids else {})) \
+                .exclude(state=periods.FINAL).update(state=periods.FINAL, finalized_at=now)
+    if period == periods.period_of(now):
+        transaction.on_commit(lambda: _reset_counters(rows, period))
+    return len(rows)
+
+
+def _reset_counters(rows: list[tuple[int, str, int]], period: dt.date) -> None:
+    if not rows:
+        return
+    c = cache_keys.cache()
+    c.set_many(
+        {cache_keys.usage_counter(organization_id=o, metric=m, period=period): v for o, m, v in rows},
+        getattr(settings, "BILLING_COUNTER_TTL", 600),
+    )
+    # tree totals are re-read from the ledger on their next use
+    usage_cache.forget(
+        [cache_keys.usage_counter(organization_id=o, metric=m, period=period, scope="tree") for o, m, _v in rows]
+    )
+
+
+def meter_recompute(*, organization, period: dt.date) -> list[Meter]:
+    """One organization's meters for a period (the per-organization task, the stats command)."""
+    meters_recompute(period=period, organization_ids=[organization.pk])
+    return list(Meter.objects.filter(organization_id=organization.pk, period=period).order_by("metric"))
+
+
+def periods_advance(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Move meters along open → closing → final by the clock: closing periods get one
+    more recompute, periods past their grace window a last one that makes them final."""
+    now = now or timezone.now()
+    done = {"closing": 0, "final": 0}
+    current = periods.period_of(now)
+    candidates = set(
+        Meter.objects.exclude(state=periods.FINAL).filter(period__lt=current).values_list("period", flat=True).distinct()
+    )
+    # the last two periods may have ledger rows and no meter yet
+    for period in (periods.previous_period(current), periods.previous_period(periods.previous_period(current))):
+        if not Meter.objects.filter(period=period, state=periods.FINAL).exists():
+            candidates.add(period)
+    for period in sorted(candidates):
+        if periods.state(period, now=now) == periods.FINAL:
+            done["final"] += meters_recompute(period=period, finalize=True, now=now)
+        else:
+            done["closing"] += meters_recompute(period=period, now=now)
+    return done

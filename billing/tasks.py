@@ -1,0 +1,40 @@
+"""Celery entry points for billing: thin, each calls one service.
+
+Meter tasks read and write public tables only and are enqueued from the public schema;
+the alert e-mail task is enqueued from the tenant's schema and runs there."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import connection
+from django.utils import timezone
+
+from billing import periods, services
+
+
+@shared_task(name="billing.tasks.meters_recompute_open")
+def meters_recompute_open() -> dict:
+    """Recompute the open period's meters for every organization (beat, every few minutes)."""
+    period = periods.period_of(timezone.now())
+    return {"period": periods.label(period), "meters": services.meters_recompute(period=period),
+            "schema": connection.schema_name}
+
+
+@shared_task(name="billing.tasks.meter_recompute")
+def meter_recompute(organization_id: int, period: str) -> dict:
+    from django_tenants.utils import get_tenant_model
+
+    organization = get_tenant_model().objects.get(pk=organization_id)
+    meters = services.meter_recompute(organization=organization, period=periods.parse(period))
+    return {"meters": len(meters), "schema": connection.schema_name}
+
+
+@shared_task(name="billing.tasks.periods_advance")
+def periods_advance() -> dict:
+    return services.periods_advance()
+
+
+@shared_task(name="billing.tasks.limit_alert_notify")
+def limit_alert_notify(alert_id: int) -> dict:
+    recipients = services.limit_alert_notify(alert_id=alert_id)
+    return {"recipients": recipients, "schema": connection.schema_name}
