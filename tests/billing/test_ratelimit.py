@@ -1,0 +1,126 @@
+"""Rate limits per tenant and plan: 429 with Retry-After and RateLimit headers; login
+attempts per account and IP; websocket frames per connection."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django_tenants.utils import get_tenant_model
+
+from billing import services
+from billing.models import Plan
+from billing.ratelimit import FrameLimiter
+from tests.conftest import host_client
+
+
+@pytest.fixture
+def tight_plan(db):
+    return Plan.objects.create(code="tight", name="Tight", api_requests_per_minute=5, api_burst=3)
+
+
+def put_on(plan, *orgs):
+    get_tenant_model().objects.filter(pk__in=[o.pk for o in orgs]).update(plan=plan)
+    services.limits_profile_forget(organization_ids=[o.pk for o in orgs])
+
+
+def test_api_burst_then_minute_window_refuse_with_headers(tight_plan, tenant, tenant_client, settings):
+    put_on(tight_plan, tenant)
+    statuses = [tenant_client.get("/api/anything/").status_code for _ in range(3)]
+    assert 429 not in statuses
+    ok = tenant_client.get("/api/anything/", REMOTE_ADDR="10.0.0.9")  # the key is the tenant, not the IP
+    assert ok.status_code == 429
+    assert int(ok["Retry-After"]) >= 1
+    assert ok["RateLimit-Policy"] == f'"minute";q=5;w=60, "burst";q=3;w={settings.BILLING_BURST_WINDOW_SECONDS}'
+    assert re.fullmatch(r'"burst";r=0;t=\d+', ok["RateLimit"])
+    assert ok.json()["error"] == "rate_limited"
+
+
+def test_allowed_api_responses_carry_the_headers(db, tenant, tenant_client):
+    response = tenant_client.get("/api/anything/")
+    assert response.status_code != 429
+    assert response["RateLimit-Policy"].startswith('"minute";q=300;w=60')
+    assert re.fullmatch(r'"(minute|burst)";r=\d+;t=\d+', response["RateLimit"])
+
+
+def test_minute_window_on_top_of_the_burst(db, tenant, tenant_client):
+    plan = Plan.objects.create(code="minute", name="Minute", api_requests_per_minute=4, api_burst=100)
+    put_on(plan, tenant)
+    codes = [tenant_client.get("/api/x/").status_code for _ in range(5)]
+    assert codes[-1] == 429 and 429 not in codes[:4]
+
+
+def test_unlimited_plan_has_no_api_limit(db, tenant, tenant_client):
+    put_on(Plan.objects.get(code="white-label"), tenant)
+    assert all(tenant_client.get("/api/x/").status_code != 429 for _ in range(50))
+
+
+def test_tenant_a_hammering_never_limits_tenant_b(tight_plan, tenant, other_tenant, tenant_client, other_tenant_client):
+    put_on(tight_plan, tenant, other_tenant)
+    assert [tenant_client.get("/api/x/").status_code for _ in range(30)].count(429) == 27
+    assert [other_tenant_client.get("/api/x/").status_code for _ in range(3)].count(429) == 0
+
+
+def test_widget_is_limited_per_tenant_and_visitor_ip(db, tenant, tenant_client, settings):
+    settings.BILLING_WIDGET_BURST = "2/10s"
+    assert tenant_client.get("/widget/x/", REMOTE_ADDR="1.1.1.1").status_code != 429
+    assert tenant_client.get("/widget/x/", REMOTE_ADDR="1.1.1.1").status_code != 429
+    refused = tenant_client.get("/widget/x/", REMOTE_ADDR="1.1.1.1")
+    assert refused.status_code == 429 and refused["Retry-After"] and refused["RateLimit-Policy"]
+    assert tenant_client.get("/widget/x/", REMOTE_ADDR="2.2.2.2").status_code != 429
+
+
+def test_login_attempts_per_account_and_per_ip(db, tenant, other_tenant, settings):
+    settings.BILLING_LOGIN_ACCOUNT_RATE = "3/5m"
+    settings.BILLING_LOGIN_IP_RATE = "5/5m"
+    host = tenant.domains.get(is_primary=True).domain
+    client = host_client(host)
+    data = {"username": "owner@alpha.example.com", "password": "wrong"}
+    codes = [client.post("/accounts/login/", data, REMOTE_ADDR=f"10.0.0.{i}").status_code for i in range(4)]
+    assert codes[:3] == [200, 200, 200] and codes[3] == 429  # per account, whatever the IP
+    refused = client.post("/accounts/login/", data, REMOTE_ADDR="10.0.0.99")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert refused["RateLimit"].startswith('"login-account";r=0')
+    # per IP, across accounts
+    codes = [client.post("/accounts/login/", {"username": f"u{i}@x.com", "password": "x"}, REMOTE_ADDR="10.1.1.1").status_code
+             for i in range(6)]
+    assert codes[5] == 429 and 429 not in codes[:5]
+    # the same account on another tenant is another key
+    other = host_client(other_tenant.domains.get(is_primary=True).domain)
+    assert other.post("/accounts/login/", data, REMOTE_ADDR="10.0.0.1").status_code == 200
+    # GETs of the page are not attempts
+    assert client.get("/accounts/login/").status_code == 200
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_frame_limiter_is_a_token_bucket():
+    clock = Clock()
+    limiter = FrameLimiter(rate=2, burst=3, clock=clock)
+    assert [limiter.check(ref=i) for i in range(3)] == [None, None, None]
+    error = limiter.check(ref="c-1")
+    assert error["type"] == "error" and error["code"] == "rate_limited" and error["ref"] == "c-1"
+    assert error["retry_after"] == pytest.approx(0.5)
+    clock.now = 0.5
+    assert limiter.allow() and not limiter.allow()
+    clock.now = 100
+    assert sum(limiter.allow() for _ in range(10)) == 3  # refills only up to the burst
+    assert limiter.refused == 9
+
+
+def test_frame_limiters_are_per_connection():
+    clock = Clock()
+    a, b = FrameLimiter(rate=1, burst=1, clock=clock), FrameLimiter(rate=1, burst=1, clock=clock)
+    assert a.allow() and not a.allow()
+    assert b.allow()
+
+
+def test_frame_limiter_refuses_bad_settings():
+    with pytest.raises(ValueError):
+        FrameLimiter(rate=0, burst=1)
