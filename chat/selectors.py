@@ -1,0 +1,189 @@
+"""Reads, with the access check folded in: "missing" and "not yours" look the same.
+
+Every function here runs in the connection's current (tenant) schema, so another
+tenant's rows are simply not there; the checks below are between people of one tenant."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from chat.models import Attachment, CannedResponse, Contact, Conversation, Inbox, Label, Message, Team
+
+
+class NotFound(Exception):
+    """Missing, or not visible to whoever asked (deliberately indistinguishable)."""
+
+
+# --- inboxes and contacts -------------------------------------------------------------
+
+
+def inbox_by_key(*, public_key: str) -> Inbox:
+    inbox = Inbox.objects.filter(public_key=public_key).first() if public_key else None
+    if inbox is None:
+        raise NotFound("inbox")
+    return inbox
+
+
+def inbox_list() -> QuerySet[Inbox]:
+    return Inbox.objects.all()
+
+
+def contact_get(*, contact_id: int) -> Contact:
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        raise NotFound("contact")
+    return contact
+
+
+# --- conversations --------------------------------------------------------------------
+
+
+def _agent_scope(user) -> Q:
+    """Which conversations an agent may see: admins all; agents their inboxes', teams' and own."""
+    if user.is_tenant_admin or user.is_superuser:
+        return Q()
+    team_ids = list(user.chat_teams.values_list("pk", flat=True))
+    open_inboxes = Q(inbox__agents__isnull=True) & (
+        Q(inbox__auto_assign_team__isnull=True) | Q(inbox__auto_assign_team__in=team_ids)
+    )
+    return Q(assignee=user) | Q(team__in=team_ids) | Q(inbox__agents=user) | open_inboxes
+
+
+def conversations_for_agent(
+    *,
+    user,
+    filter: str = "all",
+    status: str | None = Conversation.Status.OPEN,
+    team_id: int | None = None,
+    label: str | None = None,
+    inbox_id: int | None = None,
+) -> QuerySet[Conversation]:
+    """The conversation list: filter is "mine", "unassigned" or "all" (what the user may see)."""
+    qs = Conversation.objects.filter(_agent_scope(user))
+    if filter == "mine":
+        qs = qs.filter(assignee=user)
+    elif filter == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    if status:
+        qs = qs.filter(status=status)
+    if team_id:
+        qs = qs.filter(team_id=team_id)
+    if label:
+        qs = qs.filter(labels__name=label)
+    if inbox_id:
+        qs = qs.filter(inbox_id=inbox_id)
+    return (
+        qs.distinct()
+        .select_related("contact", "assignee", "team", "inbox")
+        .prefetch_related("labels")
+        .order_by("-last_activity_at", "-pk")
+    )
+
+
+def conversation_for_agent(*, user, conversation_id) -> Conversation:
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+        raise NotFound("conversation")
+    conversation = (
+        Conversation.objects.filter(_agent_scope(user), pk=conversation_id)
+        .select_related("contact", "assignee", "team", "inbox")
+        .distinct()
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("conversation")
+    return conversation
+
+
+def conversation_for_contact(*, contact_id: int, inbox_id: int, conversation_id) -> Conversation:
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+        raise NotFound("conversation")
+    conversation = (
+        Conversation.objects.filter(pk=conversation_id, contact_id=contact_id, inbox_id=inbox_id)
+        .select_related("inbox", "assignee")
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("conversation")
+    return conversation
+
+
+def conversation_latest_for_contact(*, contact_id: int, inbox_id: int) -> Conversation | None:
+    """The visitor's current conversation in this inbox (the newest not resolved), if any."""
+    return (
+        Conversation.objects.filter(contact_id=contact_id, inbox_id=inbox_id)
+        .exclude(status=Conversation.Status.RESOLVED)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def unread_counts(*, user, conversation_ids: list[int]) -> dict[int, int]:
+    """Messages after the agent's read receipt, per conversation (contact messages only)."""
+    from django.db.models import Count, F, OuterRef, Subquery
+
+    from chat.models import ReadReceipt
+
+    last_read = ReadReceipt.objects.filter(conversation=OuterRef("conversation"), user=user, is_contact=False)
+    rows = (
+        Message.objects.filter(conversation_id__in=conversation_ids, sender_type=Message.Sender.CONTACT)
+        .annotate(read_upto=Subquery(last_read.values("last_read_seq")[:1]))
+        .filter(Q(read_upto__isnull=True) | Q(seq__gt=F("read_upto")))
+        .values("conversation_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["conversation_id"]: row["n"] for row in rows}
+
+
+# --- messages -------------------------------------------------------------------------
+
+
+def _with_attachments(qs: QuerySet[Message]) -> QuerySet[Message]:
+    return qs.select_related("sender_user").prefetch_related("attachments")
+
+
+def messages_after(*, conversation: Conversation, after_seq: int, include_private: bool, limit: int = 500) -> list[Message]:
+    """What a resume replays: seq > after_seq, oldest first."""
+    qs = Message.objects.filter(conversation=conversation, seq__gt=after_seq)
+    if not include_private:
+        qs = qs.filter(is_private=False)
+    return list(_with_attachments(qs).order_by("seq")[:limit])
+
+
+def messages_page(
+    *, conversation: Conversation, before_seq: int | None = None, include_private: bool = True, limit: int = 50
+) -> list[Message]:
+    """History paginated upwards: the `limit` messages before before_seq (None = latest), oldest first."""
+    qs = Message.objects.filter(conversation=conversation)
+    if before_seq is not None:
+        qs = qs.filter(seq__lt=before_seq)
+    if not include_private:
+        qs = qs.filter(is_private=False)
+    page = list(_with_attachments(qs).order_by("-seq")[:limit])
+    page.reverse()
+    return page
+
+
+# --- attachments ----------------------------------------------------------------------
+
+
+def attachment_get(*, attachment_id: int) -> Attachment:
+    """For a signed URL: the signature already proved who it was issued to."""
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("attachment")
+    return attachment
+
+
+# --- settings lists -------------------------------------------------------------------
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.prefetch_related("members")
+
+
+def label_list() -> QuerySet[Label]:
+    return Label.objects.all()
+
+
+def canned_responses(*, prefix: str = "") -> QuerySet[CannedResponse]:
+    return CannedResponse.objects.filter(shortcut__startswith=prefix)

@@ -1,0 +1,59 @@
+"""Chat's writers. The only place that sends realtime events and enqueues tasks (after commit).
+
+Import from here: `from chat import services; services.message_send(...)`."""
+
+from chat.services.assignment import (
+    AssignmentError,
+    assignment_auto,
+    assignment_queue_drain,
+    conversation_assign,
+    conversation_transfer,
+)
+from chat.services.attachments import UploadError, file_discard, file_store
+from chat.services.conversations import (
+    ConversationError,
+    conversation_labels_add,
+    conversation_labels_remove,
+    conversation_mark_read,
+    conversation_open,
+    conversation_set_priority,
+    conversation_set_status,
+    conversation_typing,
+    conversations_auto_resolve,
+    system_message,
+    visitor_message_send,
+)
+from chat.services.messages import MAX_BODY, MessageError, StoredFile, message_send
+from chat.services.presence import presence_connect, presence_disconnect, presence_set, presence_settle
+from chat.services.usage import LimitReached
+
+__all__ = [
+    "MAX_BODY",
+    "AssignmentError",
+    "ConversationError",
+    "LimitReached",
+    "MessageError",
+    "StoredFile",
+    "UploadError",
+    "assignment_auto",
+    "assignment_queue_drain",
+    "conversation_assign",
+    "conversation_labels_add",
+    "conversation_labels_remove",
+    "conversation_mark_read",
+    "conversation_open",
+    "conversation_set_priority",
+    "conversation_set_status",
+    "conversation_transfer",
+    "conversation_typing",
+    "conversations_auto_resolve",
+    "file_discard",
+    "file_store",
+    "message_send",
+    "presence_connect",
+    "presence_disconnect",
+    "presence_set",
+    "presence_settle",
+    "system_message",
+    "visitor_message_send",
+]

@@ -1,0 +1,27 @@
+"""Celery tasks. Each runs in the schema of the tenant that enqueued it (tenant-schemas-celery);
+the periodic ones fan out over the tenants themselves."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
+
+from chat import services
+
+
+@shared_task(name="chat.tasks.presence_settle")
+def presence_settle(user_id: int) -> str:
+    return services.presence_settle(user_id=user_id)
+
+
+@shared_task(name="chat.tasks.conversations_auto_resolve")
+def conversations_auto_resolve() -> int:
+    """Beat entry: resolve idle conversations in every active tenant."""
+    total = 0
+    tenants = get_tenant_model().objects.exclude(schema_name=get_public_schema_name()).exclude(
+        status__in=("suspended", "cancelled")
+    )
+    for organization in tenants:
+        with tenant_context(organization):
+            total += services.conversations_auto_resolve()
+    return total
