@@ -106,7 +106,9 @@ def _insert(events: list[Event]) -> int:
     period = periods.attributed_period(ingested_at=now)
     table = f"{connection.ops.quote_name(get_public_schema_name())}.{connection.ops.quote_name(UsageEvent._meta.db_table)}"
     inserted: list[tuple[int, str, dt.date, int]] = []
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    # one statement is atomic by itself; several share the caller's (or a new) transaction
+    atomic = transaction.atomic(savepoint=False) if len(events) > _CHUNK else contextlib.nullcontext()
+    with atomic, connection.cursor() as cursor:
         for start in range(0, len(events), _CHUNK):
             chunk = events[start : start + _CHUNK]
             params: list = []

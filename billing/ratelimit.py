@@ -5,7 +5,7 @@ websocket frame limiter.
 
 * /api/…     — per tenant: the plan's requests per minute plus a burst window
                (settings.BILLING_BURST_WINDOW_SECONDS); an empty plan value = unlimited.
-* /widget/…  — per tenant and visitor IP: BILLING_WIDGET_RATE + BILLING_WIDGET_BURST.
+* /widget/…, /api/widget/… — per tenant and visitor IP: BILLING_WIDGET_RATE + BILLING_WIDGET_BURST.
 * login      — POSTs to BILLING_LOGIN_PATHS, per tenant and account (the submitted
                username) and per tenant and IP.
 
@@ -27,7 +27,7 @@ from django_ratelimit.core import _split_rate, get_usage
 from billing import cache_keys, selectors
 
 API_PREFIX = "/api/"
-WIDGET_PREFIX = "/widget/"
+WIDGET_PREFIXES = ("/widget/", "/api/widget/")  # before /api/: visitors are limited per IP
 
 
 def _login_paths() -> tuple[str, ...]:
@@ -67,6 +67,12 @@ def rules_for(request) -> list[Rule]:
     tenant = getattr(request, "tenant", None)
     schema = getattr(tenant, "schema_name", None) or "public"
     path = request.path
+    if path.startswith(WIDGET_PREFIXES) and tenant is not None:
+        value = cache_keys.ratelimit_value(schema=schema, scope="widget", ident=client_ip(request))
+        return [
+            Rule("widget", "billing.widget", value, _normal(settings.BILLING_WIDGET_RATE)),
+            Rule("burst", "billing.widget.burst", value, _normal(settings.BILLING_WIDGET_BURST)),
+        ]
     if path.startswith(API_PREFIX) and tenant is not None:
         profile = selectors.limits_profile(organization_id=tenant.pk)
         value = cache_keys.ratelimit_value(schema=schema, scope="api")
@@ -77,12 +83,6 @@ def rules_for(request) -> list[Rule]:
             window = getattr(settings, "BILLING_BURST_WINDOW_SECONDS", 10)
             rules.append(Rule("burst", "billing.api.burst", value, f"{profile['api_burst']}/{window}s"))
         return rules
-    if path.startswith(WIDGET_PREFIX) and tenant is not None:
-        value = cache_keys.ratelimit_value(schema=schema, scope="widget", ident=client_ip(request))
-        return [
-            Rule("widget", "billing.widget", value, _normal(settings.BILLING_WIDGET_RATE)),
-            Rule("burst", "billing.widget.burst", value, _normal(settings.BILLING_WIDGET_BURST)),
-        ]
     if request.method == "POST" and path in _login_paths():
         account = (request.POST.get("username") or "").strip().lower()
         rules = [
@@ -133,7 +133,7 @@ def _tightest(outcomes: list[Outcome]) -> Outcome:
 
 def too_many_requests(request, rules: list[Rule], outcome: Outcome) -> HttpResponse:
     message = _("Muitas requisições. Tente de novo em %(seconds)s s.") % {"seconds": outcome.reset}
-    if request.path.startswith((API_PREFIX, WIDGET_PREFIX)):
+    if request.path.startswith((API_PREFIX, *WIDGET_PREFIXES)):
         response = JsonResponse(
             {"error": "rate_limited", "detail": message, "policy": outcome.rule.name, "retry_after": outcome.reset},
             status=429,
@@ -158,7 +158,7 @@ class RateLimitMiddleware:
         if outcomes and outcomes[-1].limited:
             return too_many_requests(request, rules, outcomes[-1])
         response = self.get_response(request)
-        if outcomes and request.path.startswith(API_PREFIX):
+        if outcomes:
             response["RateLimit-Policy"] = policy_header(rules)
             response["RateLimit"] = ratelimit_header(_tightest(outcomes))
         return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from django.db import connection
@@ -59,16 +60,35 @@ def _limits_uncached(organization_id: int) -> dict:
     }
 
 
+# A few seconds in-process on top of the shared cache: the hot path (record, check, the
+# rate-limit middleware) then costs no round trip for it.
+PROFILE_LOCAL_TTL = 5.0
+_local_profiles: dict[int, tuple[float, dict]] = {}
+
+
 def limits_profile(*, organization_id: int) -> dict:
     """{"limits": {metric: limit|None}, "ancestors": [ids, nearest first], "kind",
     "api_per_minute", "api_burst"}: cached on the shared cache for PROFILE_TTL seconds
-    and dropped when an override changes (services.limit_override_set)."""
+    (and PROFILE_LOCAL_TTL in-process), dropped when an override changes
+    (services.limit_override_set)."""
+    now = time.monotonic()
+    local = _local_profiles.get(organization_id)
+    if local is not None and local[0] > now:
+        return local[1]
     key = cache_keys.limits(organization_id=organization_id)
     profile = cache_keys.cache().get(key)
     if profile is None:
         profile = _limits_uncached(organization_id)
         cache_keys.cache().set(key, profile, PROFILE_TTL)
+    _local_profiles[organization_id] = (now + PROFILE_LOCAL_TTL, profile)
     return profile
+
+
+def forget_local_profiles(organization_ids: list[int] | None = None) -> None:
+    if organization_ids is None:
+        _local_profiles.clear()
+    for i in organization_ids or []:
+        _local_profiles.pop(i, None)
 
 
 def ancestor_ids(organization_id: int) -> list[int]:
@@ -163,7 +183,7 @@ def usage_summary(*, organization, period: dt.date | None = None) -> list[UsageR
             used = limits.current_usage(organization=organization, metric=metric, period=period)
         else:
             meter = meters.get(metric)
-            used = meter.current if meter else 0
+            used = meter.current if meter else ledger_usage(organization_ids=[organization.pk], metric=metric, period=period)
         limit = effective_limit(organization=organization, metric=metric)
         percent = None if metrics.is_unlimited(limit) else (int(used * 100 / limit) if limit else 100)
         rows.append(

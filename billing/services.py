@@ -29,6 +29,9 @@ class BillingError(ValueError):
 
 
 def _forget_profiles(organization_ids: list[int]) -> None:
+    from billing.selectors import forget_local_profiles
+
+    forget_local_profiles(organization_ids)
     cache_keys.cache().delete_many([cache_keys.limits(organization_id=i) for i in organization_ids])
 
 

@@ -44,28 +44,53 @@ def apply(*, key: str, metric: str, quantity: int) -> None:
         pass
 
 
+# INCRBY only the keys that exist (a cold key stays cold): one round trip for a batch.
+_INCR_IF_CACHED = """
+for i, key in ipairs(KEYS) do
+  if redis.call('exists', key) == 1 then redis.call('incrby', key, ARGV[i]) end
+end
+return 0
+"""
+_script = None
+
+
+def _incr_if_cached(totals: dict[str, int]) -> None:
+    global _script
+    from django_redis import get_redis_connection
+
+    c = cache_keys.cache()
+    client = get_redis_connection(cache_keys.ALIAS)
+    if _script is None:
+        _script = client.register_script(_INCR_IF_CACHED)
+    _script(keys=[c.make_key(k) for k in totals], args=list(totals.values()), client=client)
+
+
 def apply_many(rows: Iterable[tuple[int, str, dt.date, int]], ancestors: Callable[[int], list[int]]) -> None:
-    """rows: (organization_id, metric, period, quantity) actually inserted."""
-    totals: dict[str, tuple[str, int]] = {}
+    """rows: (organization_id, metric, period, quantity) actually inserted. Counters of
+    the organization and of its ancestors' trees add up (if cached); a gauge's own key
+    takes the last reading and its ancestors' tree keys are dropped (re-read later)."""
+    chains: dict[int, list[int]] = {}
+    counters: dict[str, int] = {}
+    readings: dict[str, int] = {}
+    stale: set[str] = set()
     for org_id, metric, period, quantity in rows:
+        if org_id not in chains:
+            chains[org_id] = ancestors(org_id)
         own = cache_keys.usage_counter(organization_id=org_id, metric=metric, period=period)
+        trees = [cache_keys.usage_counter(organization_id=a, metric=metric, period=period, scope="tree")
+                 for a in chains[org_id]]
         if metrics.is_gauge(metric):
-            totals[own] = (metric, quantity)
-            # a tree's gauge is a sum of the children's last readings: re-read it
-            for ancestor in ancestors(org_id):
-                cache_keys.cache().delete(
-                    cache_keys.usage_counter(organization_id=ancestor, metric=metric, period=period, scope="tree")
-                )
+            readings[own] = quantity
+            stale.update(trees)
             continue
-        keys = [own] + [
-            cache_keys.usage_counter(organization_id=a, metric=metric, period=period, scope="tree")
-            for a in ancestors(org_id)
-        ]
-        for key in keys:
-            previous = totals.get(key, (metric, 0))[1]
-            totals[key] = (metric, previous + quantity)
-    for key, (metric, quantity) in totals.items():
-        apply(key=key, metric=metric, quantity=quantity)
+        for key in [own, *trees]:
+            counters[key] = counters.get(key, 0) + quantity
+    if counters:
+        _incr_if_cached(counters)
+    if readings:
+        cache_keys.cache().set_many(readings, _ttl())
+    if stale:
+        cache_keys.cache().delete_many(list(stale))
 
 
 def reset(*, key: str, value: int) -> None:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("settings/usage/", include("billing.urls")),
 ]

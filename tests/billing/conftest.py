@@ -39,3 +39,13 @@ def on_commit(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _fresh_profiles():
+    """The limits profile is memoized in-process for a few seconds: not across tests."""
+    from billing.selectors import forget_local_profiles
+
+    forget_local_profiles()
+    yield
+    forget_local_profiles()

@@ -62,7 +62,7 @@ def test_hard_limit_refuses_and_stores_nothing(db, tenant, on_commit):
     assert (result.allowed, result.level, result.used, result.limit) == (False, "refused", 3, 3)
     assert "Limite do plano atingido" in result.reason
     with translation.override("en"):
-        assert "limit reached" in limits.check(tenant, "conversation_started").reason.lower()
+        assert "Plan limit reached" in limits.check(tenant, "conversation_started").reason
     with pytest.raises(limits.LimitExceeded) as exc:
         limits.require(tenant, "conversation_started")
     assert exc.value.result.code == "limit_reached"

@@ -61,13 +61,14 @@ def test_tenant_a_hammering_never_limits_tenant_b(tight_plan, tenant, other_tena
     assert [other_tenant_client.get("/api/x/").status_code for _ in range(3)].count(429) == 0
 
 
-def test_widget_is_limited_per_tenant_and_visitor_ip(db, tenant, tenant_client, settings):
+@pytest.mark.parametrize("prefix", ["/widget/", "/api/widget/"])
+def test_widget_is_limited_per_tenant_and_visitor_ip(db, tenant, tenant_client, settings, prefix):
     settings.BILLING_WIDGET_BURST = "2/10s"
-    assert tenant_client.get("/widget/x/", REMOTE_ADDR="1.1.1.1").status_code != 429
-    assert tenant_client.get("/widget/x/", REMOTE_ADDR="1.1.1.1").status_code != 429
-    refused = tenant_client.get("/widget/x/", REMOTE_ADDR="1.1.1.1")
+    assert tenant_client.get(prefix + "x/", REMOTE_ADDR="1.1.1.1").status_code != 429
+    assert tenant_client.get(prefix + "x/", REMOTE_ADDR="1.1.1.1").status_code != 429
+    refused = tenant_client.get(prefix + "x/", REMOTE_ADDR="1.1.1.1")
     assert refused.status_code == 429 and refused["Retry-After"] and refused["RateLimit-Policy"]
-    assert tenant_client.get("/widget/x/", REMOTE_ADDR="2.2.2.2").status_code != 429
+    assert tenant_client.get(prefix + "x/", REMOTE_ADDR="2.2.2.2").status_code != 429
 
 
 def test_login_attempts_per_account_and_per_ip(db, tenant, other_tenant, settings):

@@ -1,0 +1,282 @@
+"""Benchmark: a noisy neighbour. Tenant A hammers the API at 10× its rate limit while
+tenant B works normally; B's latency with and without A.
+
+    .venv/bin/python bench/noisy_neighbour.py [--seconds 10] [--b-rate 20] [--json bench/results/noisy_neighbour.json]
+
+A real uvicorn server (one process, `orbit.asgi:application`, on a free loopback port,
+never 8000) runs in a subprocess against a dedicated database `orbit_bench_noisy` (created
+and dropped here; public schema migrated, the two organizations and their domains are
+plain rows — API requests never open a tenant schema) and its own Redis logical database
+(--redis-db, flushed of the keys it wrote).
+
+Both tenants are on a plan of --limit requests a minute (burst --limit/6 per 10 s); B sends
+--b-rate requests/s (within its limit), A sends 10 × its per-second limit. Phases alternate
+quiet / noisy / quiet / noisy so drift hits both alike. Reported: B's p50/p95/p99 in each
+mode, B's refusals (must be 0), A's 429 share, and the aim: B's noisy p99 within 10 % of quiet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from provisioning import admin_connection, percentile, source_database_url, with_database  # noqa: E402
+
+BENCH_DB = "orbit_bench_noisy"
+DEFAULT_JSON = ROOT / "bench" / "results" / "noisy_neighbour.json"
+AIM_P99_RATIO = 1.10
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port != 8000:
+            return port
+
+
+def database_recreate(url: str) -> None:
+    with admin_connection(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def database_drop(url: str) -> None:
+    with admin_connection(url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+SETTINGS = '''
+from orbit.settings import *  # noqa
+_r = f"{{REDIS_URL}}/{redis_db}"
+for _alias in CACHES:
+    CACHES[_alias]["LOCATION"] = _r
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = _r
+LOGGING["root"]["level"] = "ERROR"
+'''
+
+
+def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int) -> dict:
+    (settings_dir / "noisy_settings.py").write_text(SETTINGS.format(redis_db=redis_db))
+    sys.path.insert(0, str(settings_dir))
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "noisy_settings"
+    import django
+
+    django.setup()
+    from django.core.cache import caches
+    from django.core.management import call_command
+    from django_tenants.utils import get_tenant_domain_model, get_tenant_model
+
+    from billing.models import Plan
+
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    caches["shared"].clear()
+    plan = Plan.objects.create(code="bench-noisy", name="Bench", api_requests_per_minute=limit,
+                               api_burst=max(1, limit // 6))
+    hosts = {}
+    for slug in ("noisy-a", "quiet-b"):
+        org = get_tenant_model().objects.create(schema_name=f"t_{slug.replace('-', '_')}", name=slug, slug=slug,
+                                                plan=plan, status="active")
+        host = f"{slug}.localhost"
+        get_tenant_domain_model().objects.create(domain=host, tenant=org, is_primary=True)
+        hosts[slug] = host
+    from django.db import connections
+
+    connections.close_all()
+    return hosts
+
+
+# --- a tiny keep-alive HTTP/1.1 client --------------------------------------------------
+
+
+class Conn:
+    def __init__(self, port: int, host: str):
+        self.port, self.host = port, host
+        self.reader = self.writer = None
+
+    async def request(self, path: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: application/json\r\n\r\n".encode())
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "connection" and "close" in value.lower():
+                close = True
+        if length:
+            await self.reader.readexactly(length)
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status
+
+
+async def paced(conns: list[Conn], rate: float, seconds: float, path: str, record: list | None, statuses: list) -> None:
+    """Send `rate` requests/s for `seconds`, round-robin over connections, each request
+    at its scheduled time (open loop, latencies measured per request)."""
+    interval = 1.0 / rate
+    start = time.perf_counter()
+    tasks = []
+    busy = [asyncio.Lock() for _ in conns]
+
+    async def one(i: int) -> None:
+        async with busy[i % len(conns)]:
+            t0 = time.perf_counter()
+            status = await conns[i % len(conns)].request(path)
+            if record is not None:
+                record.append(time.perf_counter() - t0)
+            statuses.append(status)
+
+    i = 0
+    while (elapsed := time.perf_counter() - start) < seconds:
+        due = start + i * interval
+        if due > time.perf_counter():
+            await asyncio.sleep(due - time.perf_counter())
+        tasks.append(asyncio.create_task(one(i)))
+        i += 1
+        del elapsed
+    await asyncio.gather(*tasks)
+
+
+async def phase(port: int, hosts: dict, noisy: bool, seconds: float, b_rate: float, a_rate: float) -> dict:
+    b_lat: list[float] = []
+    b_status: list[int] = []
+    a_status: list[int] = []
+    b_conns = [Conn(port, hosts["quiet-b"]) for _ in range(4)]
+    jobs = [paced(b_conns, b_rate, seconds, "/api/bench/ping/", b_lat, b_status)]
+    if noisy:
+        a_conns = [Conn(port, hosts["noisy-a"]) for _ in range(16)]
+        jobs.append(paced(a_conns, a_rate, seconds, "/api/bench/ping/", None, a_status))
+    await asyncio.gather(*jobs)
+    for c in b_conns + (a_conns if noisy else []):
+        if c.writer:
+            c.writer.close()
+    return {"b_latencies": b_lat, "b_429": b_status.count(429), "b_requests": len(b_status),
+            "a_requests": len(a_status), "a_429": a_status.count(429)}
+
+
+def start_server(port: int, settings_dir: Path, bench_url: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": bench_url, "DJANGO_SETTINGS_MODULE": "noisy_settings",
+           "PYTHONPATH": f"{settings_dir}{os.pathsep}{ROOT}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "orbit.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--log-level", "warning", "--no-access-log", "--lifespan", "off"],
+        cwd=ROOT, env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the uvicorn server did not start")
+
+
+def summary(values: list[float]) -> dict:
+    ms = [v * 1000 for v in values]
+    return {"p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2),
+            "p99": round(percentile(ms, 99), 2), "n": len(ms)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase (4 phases)")
+    parser.add_argument("--limit", type=int, default=600, help="plan requests per minute (both tenants)")
+    parser.add_argument("--b-rate", type=float, default=5.0, help="B's requests/s (within its limit)")
+    parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
+    args = parser.parse_args()
+    a_rate = 10 * args.limit / 60  # 10 × A's per-second limit
+
+    url = source_database_url()
+    bench_url = with_database(url, BENCH_DB)
+    load_before = os.getloadavg()
+    database_recreate(url)
+    server = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings_dir = Path(tmp)
+            hosts = prepare(bench_url, args.redis_db, settings_dir, args.limit)
+            port = free_port()
+            server = start_server(port, settings_dir, bench_url)
+            print(f"uvicorn on 127.0.0.1:{port}; A {a_rate:.0f} req/s (10 × {args.limit}/min), B {args.b_rate} req/s",
+                  flush=True)
+            asyncio.run(phase(port, hosts, False, 2, args.b_rate, a_rate))  # warm-up
+            from django.core.cache import caches
+
+            results = {"quiet": [], "noisy": []}
+            raw = {"quiet": [], "noisy": []}
+            for mode in ("quiet", "noisy", "quiet", "noisy"):
+                caches["shared"].clear()  # fresh windows; the limits profile is re-read
+                asyncio.run(phase(port, hosts, False, 0.5, 1, 1))
+                out = asyncio.run(phase(port, hosts, mode == "noisy", args.seconds, args.b_rate, a_rate))
+                raw[mode].append(out)
+                results[mode] += out["b_latencies"]
+                print(f"  {mode}: B {summary(out['b_latencies'])}, B 429s {out['b_429']}, "
+                      f"A {out['a_requests']} requests, {out['a_429']} refused", flush=True)
+            caches["shared"].clear()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        from django.db import connections
+
+        connections.close_all()
+        database_drop(url)
+
+    quiet, noisy = summary(results["quiet"]), summary(results["noisy"])
+    a_total = sum(r["a_requests"] for r in raw["noisy"])
+    a_refused = sum(r["a_429"] for r in raw["noisy"])
+    b_refused = sum(r["b_429"] for mode in raw for r in raw[mode])
+    ratio = noisy["p99"] / quiet["p99"] if quiet["p99"] else None
+    lines = [
+        "",
+        f"Noisy neighbour: A at {a_rate:.0f} req/s (10 × its {args.limit}/min), B at {args.b_rate} req/s; "
+        f"{args.seconds:.0f} s × 2 phases per mode",
+        f"{'B latency (ms)':<26}{'p50':>8}{'p95':>8}{'p99':>8}{'n':>7}",
+        f"{'quiet (B alone)':<26}{quiet['p50']:>8}{quiet['p95']:>8}{quiet['p99']:>8}{quiet['n']:>7}",
+        f"{'noisy (A hammering)':<26}{noisy['p50']:>8}{noisy['p95']:>8}{noisy['p99']:>8}{noisy['n']:>7}",
+        f"B refused: {b_refused}; A refused: {a_refused}/{a_total} ({a_refused * 100 / max(a_total, 1):.1f} %)",
+        f"B p99 noisy/quiet: {ratio:.2f} — aim ≤ {AIM_P99_RATIO:.2f}: {'PASS' if ratio and ratio <= AIM_P99_RATIO else 'MISS'}",
+        f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; {os.cpu_count()} cpus",
+    ]
+    print("\n".join(lines))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({
+        "b_quiet_ms": quiet, "b_noisy_ms": noisy, "b_p99_ratio": round(ratio, 3) if ratio else None,
+        "b_refused": b_refused, "a_requests": a_total, "a_refused": a_refused,
+        "phases": {m: [{k: v for k, v in r.items() if k != "b_latencies"} for r in raw[m]] for m in raw},
+        "meta": {"python": platform.python_version(), "cpus": os.cpu_count(), "limit_per_minute": args.limit,
+                 "a_rate": a_rate, "b_rate": args.b_rate, "seconds": args.seconds,
+                 "load_before": load_before, "load_after": os.getloadavg()},
+    }, indent=2))
+    print(f"JSON: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
