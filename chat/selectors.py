@@ -5,9 +5,14 @@ tenant's rows are simply not there; the checks below are between people of one t
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from chat.models import Attachment, CannedResponse, Contact, Conversation, Inbox, Label, Message, Team
+from chat.services import usage
 
 
 class NotFound(Exception):
@@ -22,6 +27,53 @@ def inbox_by_key(*, public_key: str) -> Inbox:
     if inbox is None:
         raise NotFound("inbox")
     return inbox
+
+
+def inbox_origin_allowed(*, inbox: Inbox, origin: str, host: str) -> bool:
+    """May a page at origin use this inbox? Its own host always; others if listed."""
+    origin = origin.rstrip("/").lower()
+    if origin in (f"http://{host}".lower(), f"https://{host}".lower()):
+        return True
+    return origin in {o.rstrip("/").lower() for o in inbox.allowed_origins if isinstance(o, str)}
+
+
+def inbox_is_open(*, inbox: Inbox, at: dt.datetime | None = None) -> bool:
+    """Inside business hours? No hours configured = always open."""
+    if not inbox.business_hours:
+        return True
+    try:
+        local = (at or timezone.now()).astimezone(zoneinfo.ZoneInfo(inbox.time_zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return True
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+    now = local.strftime("%H:%M")
+    for span in inbox.business_hours.get(day) or []:
+        if isinstance(span, (list, tuple)) and len(span) == 2 and str(span[0]) <= now < str(span[1]):
+            return True
+    return False
+
+
+def inbox_agents_online(*, inbox: Inbox) -> bool:
+    """Is anyone who could take a new conversation of this inbox online?"""
+    from chat.services.assignment import candidate_ids
+    from chat.services.presence import presence_online_ids
+
+    ids = candidate_ids(conversation=Conversation(inbox=inbox))
+    return bool(presence_online_ids(user_ids=ids))
+
+
+def inbox_public_settings(*, inbox: Inbox) -> dict:
+    """What the widget needs to draw itself (nothing secret)."""
+    return {
+        "name": inbox.name,
+        "greeting": inbox.greeting,
+        "prechat_fields": inbox.prechat_fields,
+        "business_hours": inbox.business_hours,
+        "time_zone": inbox.time_zone,
+        "open": inbox_is_open(inbox=inbox),
+        "agents_online": inbox_agents_online(inbox=inbox),
+        "features": {"files": usage.plan_has_feature("files"), "audio": usage.plan_has_feature("audio")},
+    }
 
 
 def inbox_list() -> QuerySet[Inbox]:

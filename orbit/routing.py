@@ -3,11 +3,14 @@
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
+from chat.realtime.consumers import AgentConsumer, WidgetConsumer
 from orbit.consumers import PingConsumer
 from tenants.websocket import OriginCheckMiddleware, TenantAuthMiddleware, TenantMiddleware
 
 websocket_urlpatterns = [
     path("ws/ping/", PingConsumer.as_asgi()),
+    path("ws/agent/", AgentConsumer.as_asgi()),
+    path("ws/widget/<str:key>/", WidgetConsumer.as_asgi()),
 ]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from types import SimpleNamespace
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.db import connection
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port
 
+from accounts.models import ApiToken
 from orbit.lib.context import current_schema
 from orbit.lib.tenancy import run_in_schema
 from tenants.routing import is_platform_host, resolve_host
@@ -109,11 +110,31 @@ def _session_user(session_key: str):
     return get_user(SimpleNamespace(session=session))
 
 
-class TenantAuthMiddleware:
-    """scope['user'] from the session cookie, read inside the tenant's schema.
+def api_token_from_scope(scope) -> str | None:
+    """A personal API token from `Authorization: Bearer …` or the `?token=` query parameter.
 
-    Sessions and users live in each tenant's schema, so a cookie from another tenant
-    finds nothing and yields AnonymousUser. Needs TenantMiddleware above it."""
+    Only values shaped like an API token count: the widget's visitor token also travels
+    in `?token=` and is none of this middleware's business."""
+    authorization = header(scope, b"authorization") or ""
+    scheme, _, value = authorization.partition(" ")
+    candidates = [value.strip()] if scheme.lower() in ("bearer", "token") else []
+    candidates += parse_qs(scope.get("query_string", b"").decode("latin1")).get("token", [])[:1]
+    for token in candidates:
+        if token.startswith(ApiToken.PREFIX):
+            return token
+    return None
+
+
+def _token_user(token: str):
+    return ApiToken.objects.authenticate(token) or AnonymousUser()
+
+
+class TenantAuthMiddleware:
+    """scope['user'] from the session cookie, or else a personal API token, read inside the tenant's schema.
+
+    Sessions, tokens and users live in each tenant's schema, so a cookie or token from
+    another tenant finds nothing and yields AnonymousUser. Needs TenantMiddleware above it.
+    scope['auth'] says which one authenticated: "session", "token" or None."""
 
     def __init__(self, app):
         self.app = app
@@ -124,6 +145,12 @@ class TenantAuthMiddleware:
         user = AnonymousUser()
         cookies = parse_cookie(header(scope, b"cookie", "; ") or "")
         session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+        auth = None
         if session_key:
             user = await database_sync_to_async(run_in_schema)(scope["tenant"], _session_user, session_key)
-        return await self.app({**scope, "user": user}, receive, send)
+            auth = "session" if user.is_authenticated else None
+        token = api_token_from_scope(scope) if not user.is_authenticated else None
+        if token:
+            user = await database_sync_to_async(run_in_schema)(scope["tenant"], _token_user, token)
+            auth = "token" if user.is_authenticated else None
+        return await self.app({**scope, "user": user, "auth": auth}, receive, send)

@@ -58,8 +58,10 @@ def primary_host(organization) -> str:
     return organization.domains.get(is_primary=True).domain
 
 
-def communicator(host: str, *, origin: str | None = "same", cookie: str | None = None, path="/ws/ping/"):
-    headers = [(b"host", host.encode())]
+def communicator(
+    host: str, *, origin: str | None = "same", cookie: str | None = None, path="/ws/ping/", extra_headers=()
+):
+    headers = [(b"host", host.encode()), *extra_headers]
     if origin == "same":
         origin = f"http://{host}"
     if origin is not None:
@@ -72,3 +74,11 @@ def communicator(host: str, *, origin: str | None = "same", cookie: str | None =
 async def ping(comm) -> dict:
     await comm.send_json_to({"type": "ping"})
     return await comm.receive_json_from(timeout=5)
+
+
+async def receive_until(comm, frame_type: str, timeout=5) -> dict:
+    """The next frame of frame_type, skipping others (presence, conversation.updated…)."""
+    while True:
+        frame = await comm.receive_json_from(timeout=timeout)
+        if frame.get("type") == frame_type:
+            return frame

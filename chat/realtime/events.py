@@ -119,10 +119,12 @@ def error(*, code: str, message: str, ref=None) -> dict:
 # --- publishing -----------------------------------------------------------------------
 
 
-def _event(frame: dict, skip: str | None) -> dict:
+def _event(frame: dict, skip: str | None, scope: dict | None) -> dict:
     event = {"type": EVENT_TYPE, "text": dumps(frame)}
     if skip:
         event["skip"] = skip  # the sender's own socket (typing echoes are noise)
+    if scope:
+        event["scope"] = scope  # who may see it, for the agents group (consumers filter)
     return event
 
 
@@ -149,8 +151,11 @@ def _dispatch(sends: list[tuple[str, dict]]) -> None:
         async_to_sync(_send_all)(sends)
 
 
-def publish(groups: Iterable[tuple[str, dict]], *, skip: str | None = None) -> None:
-    """Send (group, frame) pairs once the current transaction commits (at once outside one)."""
-    sends = [(group, _event(frame, skip)) for group, frame in groups]
+def publish(groups: Iterable[tuple[str, dict]], *, skip: str | None = None, scope: dict | None = None) -> None:
+    """Send (group, frame) pairs once the current transaction commits (at once outside one).
+
+    skip: a channel name that should not get its own echo; scope: {"inbox", "team",
+    "assignee"} of the conversation, so an agent socket drops what its agent may not see."""
+    sends = [(group, _event(frame, skip, scope)) for group, frame in groups]
     if sends:
         transaction.on_commit(lambda: _dispatch(sends))

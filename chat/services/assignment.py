@@ -89,7 +89,8 @@ def _set_assignee(conversation: Conversation, user_id: int | None) -> None:
     conversation.queued_at = None
     Conversation.objects.filter(pk=conversation.pk).update(assignee_id=user_id, queued_at=None)
     # Drop the cached related object so the event names the new assignee.
-    Conversation.assignee.field.delete_cached_value(conversation)
+    if Conversation.assignee.field.is_cached(conversation):
+        Conversation.assignee.field.delete_cached_value(conversation)
 
 
 def _auto_assign_locked(conversation: Conversation) -> bool:
@@ -116,9 +117,10 @@ def conversation_publish(conversation: Conversation) -> None:
     frame = events.conversation_updated(conversation)
     events.publish(
         [
-            (groups.agents(org), {**frame, "_scope": scope_of(conversation)}),
+            (groups.agents(org), frame),
             (groups.visitor(org, conversation.contact_id), events.conversation_updated(conversation, for_visitor=True)),
-        ]
+        ],
+        scope=scope_of(conversation),
     )
 
 

@@ -1,0 +1,24 @@
+"""JSON answers for the chat API: one error shape everywhere, like the websocket's."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import JsonResponse
+
+
+def error(code: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def json_body(request) -> dict | None:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def bearer(request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None

@@ -1,0 +1,135 @@
+"""What the agent and widget sockets share: frame parsing, errors, database hops, group events.
+
+Per-message cost is what the DESIGN numbers are about, so this base skips two things
+Channels does per event: the hop into the shared sync thread to close old connections
+on every dispatch (our database calls do that in their own thread), and JSON encoding
+per recipient (events arrive already serialized). Database work runs on a thread pool
+(thread_sensitive=False), each thread keeping its persistent connection, inside the
+tenant's schema for the call and back on public afterwards."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from channels.consumer import get_handler_name
+from channels.db import DatabaseSyncToAsync
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chat.realtime import events
+from chat.selectors import NotFound
+from chat.services import ConversationError, LimitReached, MessageError
+from orbit.lib.tenancy import run_in_schema
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_CHARS = 32_000  # a 5,000-character body escaped, plus the envelope
+_in_schema = DatabaseSyncToAsync(run_in_schema, thread_sensitive=False)
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def frame_ref(content: dict):
+    ref = content.get("ref", content.get("client_id"))
+    return ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) and len(str(ref)) <= 100 else None
+
+
+def conversation_id(content: dict, *, nullable: bool = False) -> int | None:
+    value = content.get("conversation")
+    if value is None and nullable:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise FrameError("bad_frame", "conversation must be a conversation id")
+    return value
+
+
+def seq_of(content: dict, key: str) -> int:
+    value = content.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FrameError("bad_frame", f"{key} must be a non-negative integer")
+    return value
+
+
+def client_id_of(content: dict) -> str:
+    try:
+        return str(uuid.UUID(str(content.get("client_id"))))
+    except ValueError:
+        raise FrameError("bad_frame", "client_id must be a UUID") from None
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    handlers: dict[str, str] = {}  # frame type → method name
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def db(self, func, *args, **kwargs):
+        """Run func in a database thread, in this socket's tenant schema."""
+        return await _in_schema(self.scope["tenant"], func, *args, **kwargs)
+
+    async def send_frame(self, frame: dict) -> None:
+        await self.send(text_data=events.dumps(frame))
+
+    async def send_error(self, code: str, message: str, ref=None) -> None:
+        await self.send_frame(events.error(code=code, message=message, ref=ref))
+
+    def allow_frame(self) -> bool:
+        """Per-connection frame limit. Seam for billing's FrameLimiter (not there yet)."""
+        return True
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            return await self.send_error("bad_frame", "Binary frames are not accepted; send JSON text.")
+        if len(text_data) > MAX_FRAME_CHARS:
+            return await self.send_error("too_long", "The frame is too large; nothing was stored.")
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            return await self.send_error("bad_frame", "The frame is not valid JSON.")
+        if not isinstance(content, dict):
+            return await self.send_error("bad_frame", "A frame is a JSON object with a type.")
+        ref = frame_ref(content)
+        if not self.allow_frame():
+            return await self.send_error("rate_limited", "Too many frames; slow down.", ref)
+        method = self.handlers.get(content.get("type")) if isinstance(content.get("type"), str) else None
+        if method is None:
+            return await self.send_error("bad_frame", f"Unknown frame type {content.get('type')!r}.", ref)
+        try:
+            await getattr(self, method)(content)
+        except FrameError as exc:
+            await self.send_error(exc.code, str(exc), ref)
+        except NotFound:
+            await self.send_error("not_found", "Conversation not found.", ref)
+        except (MessageError, ConversationError) as exc:
+            await self.send_error(exc.code, str(exc), ref)
+        except LimitReached as exc:
+            await self.send_error(exc.code, exc.reason, ref)
+        except Exception:
+            logger.exception("websocket frame %s failed", content.get("type"))
+            await self.send_error("internal", "Something went wrong; nothing was stored. Try again.", ref)
+
+    # --- group events -------------------------------------------------------------------
+
+    def may_see(self, scope: dict) -> bool:
+        return True
+
+    async def chat_frame(self, event):
+        if event.get("skip") == self.channel_name:
+            return
+        scope = event.get("scope")
+        if scope is not None and not self.may_see(scope):
+            return
+        await self.send(text_data=event["text"])
+
+    async def replay(self, conversation: int, frames: list[dict], more: bool) -> None:
+        for frame in frames:
+            await self.send_frame(frame)
+        await self.send_frame({"type": "resume.done", "conversation": conversation, "more": more})

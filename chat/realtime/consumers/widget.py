@@ -1,0 +1,108 @@
+"""`/ws/widget/<inbox key>/?token=<visitor token>`: a visitor's socket.
+
+The token (from POST /api/widget/<key>/sessions) names one contact of this inbox of this
+tenant; the socket joins that contact's group and can only ever touch that contact's
+conversations in this inbox. Private notes never reach it."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from chat import selectors, services
+from chat.models import Message
+from chat.realtime import events, groups
+from chat.realtime.consumers.base import ChatConsumer, FrameError, client_id_of, conversation_id, seq_of
+from chat.services.messages import message_payload
+from chat.services.visitors import visitor_from_token
+
+REPLAY_LIMIT = 500
+
+
+def _authenticate(key: str, token: str | None):
+    try:
+        inbox = selectors.inbox_by_key(public_key=key)
+    except selectors.NotFound:
+        return None
+    contact_id = visitor_from_token(inbox=inbox, token=token)
+    if contact_id is None:
+        return None
+    try:
+        return inbox, selectors.contact_get(contact_id=contact_id)
+    except selectors.NotFound:
+        return None
+
+
+def _own(inbox, contact, conversation: int):
+    return selectors.conversation_for_contact(contact_id=contact.pk, inbox_id=inbox.pk, conversation_id=conversation)
+
+
+def _send(inbox, contact, conversation: int | None, body, client_id: str) -> dict:
+    conv = _own(inbox, contact, conversation) if conversation is not None else None
+    message, _created = services.visitor_message_send(
+        inbox=inbox, contact=contact, conversation=conv, body=body, client_id=client_id
+    )
+    return events.message_ack(message)
+
+
+def _replay(inbox, contact, conversation: int, after_seq: int) -> tuple[list[dict], bool]:
+    conv = _own(inbox, contact, conversation)
+    messages = selectors.messages_after(conversation=conv, after_seq=after_seq, include_private=False, limit=REPLAY_LIMIT + 1)
+    frames = [
+        message_payload(m, m.attachments.all(), contact_id=contact.pk if m.sender_type == Message.Sender.CONTACT else None)
+        for m in messages[:REPLAY_LIMIT]
+    ]
+    return frames, len(messages) > REPLAY_LIMIT
+
+
+def _typing(inbox, contact, conversation: int, state: str, channel_name: str) -> None:
+    services.conversation_typing(conversation=_own(inbox, contact, conversation), typist=contact, state=state, skip=channel_name)
+
+
+def _read(inbox, contact, conversation: int, seq: int) -> int:
+    return services.conversation_mark_read(conversation=_own(inbox, contact, conversation), reader=contact, seq=seq)
+
+
+class WidgetConsumer(ChatConsumer):
+    handlers = {
+        "message.send": "on_send",
+        "resume": "on_resume",
+        "typing": "on_typing",
+        "read": "on_read",
+    }
+
+    async def connect(self):
+        self.group = None
+        key = self.scope["url_route"]["kwargs"]["key"]
+        token = parse_qs(self.scope.get("query_string", b"").decode("latin1")).get("token", [None])[0]
+        found = await self.db(_authenticate, key, token)
+        if found is None:
+            return await self.close(code=4001)
+        self.inbox, self.contact = found
+        self.group = groups.visitor(self.scope["tenant"], self.contact.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def on_send(self, content):
+        conv = conversation_id(content, nullable=True)
+        if content.get("private"):
+            raise FrameError("forbidden", "Visitors cannot write private notes.")
+        ack = await self.db(_send, self.inbox, self.contact, conv, content.get("body"), client_id_of(content))
+        await self.send_frame(ack)
+
+    async def on_resume(self, content):
+        conv = conversation_id(content)
+        frames, more = await self.db(_replay, self.inbox, self.contact, conv, seq_of(content, "after_seq"))
+        await self.replay(conv, frames, more)
+
+    async def on_typing(self, content):
+        state = content.get("state")
+        if state not in services.conversations.TYPING_STATES:
+            raise FrameError("bad_frame", 'state must be "on" or "off"')
+        await self.db(_typing, self.inbox, self.contact, conversation_id(content), state, self.channel_name)
+
+    async def on_read(self, content):
+        await self.db(_read, self.inbox, self.contact, conversation_id(content), seq_of(content, "seq"))
