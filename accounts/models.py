@@ -37,6 +37,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         OWNER = "owner", _("Proprietário")
         ADMIN = "admin", _("Administrador")
         AGENT = "agent", _("Agente")
+        # A partner's support identity, logged in only through a support-access link:
+        # no password, no seat (billing counts owner/admin/agent), not among the agents.
+        SUPPORT = "support", _("Suporte do parceiro")
 
     email = models.EmailField(_("e-mail"), unique=True)
     name = models.CharField(_("nome"), max_length=150, blank=True)
@@ -61,7 +64,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_tenant_admin(self) -> bool:
-        return self.role in (self.Role.OWNER, self.Role.ADMIN)
+        return self.role in (self.Role.OWNER, self.Role.ADMIN, self.Role.SUPPORT)
+
+    @property
+    def is_support(self) -> bool:
+        return self.role == self.Role.SUPPORT
 
 
 def _token_hash(token: str) -> str:

@@ -44,6 +44,7 @@ SHARED_APPS = [
     "tenants",
     "django_tenants",
     "billing",
+    "branding",  # public schema: brands are inherited partner → client without reading other schemas
     "accounts",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -59,7 +60,6 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.admin",
     "accounts",
-    "branding",
     "chat",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",  # a logged-in person's own language wins
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -102,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "branding.context_processors.brand",
             ],
         },
     }
@@ -252,3 +254,7 @@ CELERY_BEAT_SCHEDULE |= {
     "billing-meters-recompute": {"task": "billing.tasks.meters_recompute_open", "schedule": 300.0},
     "billing-periods-advance": {"task": "billing.tasks.periods_advance", "schedule": 900.0},
 }
+
+# --- branding, custom domains, support access (issue 5) ---------------------------------
+# Custom-domain ownership is proven by a DNS TXT record; tests inject their own resolver.
+ORBIT_DNS_RESOLVER = env("ORBIT_DNS_RESOLVER", "tenants.dns.DnsPythonResolver")

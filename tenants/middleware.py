@@ -10,6 +10,9 @@ from django.utils.translation import gettext as _
 from orbit.lib.context import current_schema
 from tenants.routing import is_platform_host, resolve_host
 
+# Brand assets (logo, favicon, CSS) stay served for a suspended tenant: its suspended page uses them.
+BRAND_ASSETS_PATH = "/brand/"
+
 
 def request_hostname(request) -> str:
     host, _port = split_domain_port(request.get_host())
@@ -39,7 +42,8 @@ class TenantRoutingMiddleware:
             organization = resolve_host(hostname)
             if organization is None:
                 return render(request, "tenants/unknown_host.html", {"host": hostname}, status=404)
-            if organization.is_blocked:
+            if organization.is_blocked and not request.path.startswith(BRAND_ASSETS_PATH):
+                request.tenant = organization  # the suspended page wears the tenant's brand
                 return suspended_response(request, organization)
             request.tenant = organization
             request.urlconf = settings.ROOT_URLCONF

@@ -55,8 +55,31 @@ class Organization(TenantMixin):
 
 
 class Domain(DomainMixin):
-    is_verified = models.BooleanField(default=True)
+    """A host that routes to its tenant. `<slug>.<base>` is created verified; a custom
+    domain added by a tenant starts unverified and routes only once its DNS TXT token
+    is found (tenants.services.domain_verify). `*.host` (partners and holdings only)
+    routes `<client slug>.host` to that client."""
+
+    is_verified = models.BooleanField(default=False)
+    verification_token = models.CharField(max_length=64, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def is_wildcard(self) -> bool:
+        return self.domain.startswith("*.")
+
+    @property
+    def bare_host(self) -> str:
+        return self.domain[2:] if self.is_wildcard else self.domain
+
+    @property
+    def txt_record_name(self) -> str:
+        return f"_orbit.{self.bare_host}"
+
+    @property
+    def txt_record_value(self) -> str:
+        return f"orbit-verify={self.verification_token}"
 
     class Meta:
         verbose_name = _("domínio")
@@ -75,3 +98,62 @@ class PoolSchema(models.Model):
 
     def __str__(self) -> str:
         return self.schema_name
+
+
+class SupportGrant(models.Model):
+    """A partner's one-time, short-lived permission to enter one of its clients as
+    support. The token itself is never stored, only its hash."""
+
+    partner = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="support_grants_issued")
+    client = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="support_grants")
+    issued_by_email = models.CharField(max_length=254)
+    issued_by_name = models.CharField(max_length=150, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"support {self.partner_id} → {self.client_id} by {self.issued_by_email}"
+
+
+class BulkImport(models.Model):
+    """A partner's CSV of new clients, created row by row by a Celery task; the page
+    polls `processed` for its progress bar."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Na fila")
+        RUNNING = "running", _("Em andamento")
+        DONE = "done", _("Concluída")
+
+    partner = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="bulk_imports")
+    created_by_email = models.CharField(max_length=254)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    rows = models.JSONField(default=list)  # [{"number": 2, "fields": {...}}, ...]
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    results = models.JSONField(default=list)  # [{"row": 2, "ok": true, "slug": "...", "error": ""}]
+    options = models.JSONField(default=dict)  # how links in the owners' e-mails are built
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} for {self.partner_id}: {self.processed}/{self.total}"
+
+    @property
+    def percent(self) -> int:
+        return int(self.processed * 100 / self.total) if self.total else 100
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.results if not r.get("ok")]
+
+    @property
+    def created_count(self) -> int:
+        return sum(1 for r in self.results if r.get("ok"))

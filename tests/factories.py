@@ -8,8 +8,9 @@ from django.core.cache import caches
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from branding.models import Brand
 from tenants import provisioning
-from tenants.models import Organization
+from tenants.models import BulkImport, Domain, Organization, SupportGrant
 from tenants.services import organization_create, organization_delete
 
 OWNER_PASSWORD = "senha-forte-123"
@@ -94,9 +95,19 @@ def reset_to_session_state(session: SessionTenants) -> None:
     provisioning.pool_empty()
     with connection.cursor() as cursor:  # billing's public rows of the session tenants
         cursor.execute("TRUNCATE billing_usageevent, billing_meter, billing_limitalert, billing_limitoverride")
-    get_user_model().objects.all().delete()  # operators, in public
+    # Operators, in public. TRUNCATE … CASCADE rather than a queryset delete: Django's
+    # cascade would also query tenant-only tables (chat's team members) that public lacks.
+    with connection.cursor() as cursor:
+        cursor.execute(f'TRUNCATE "public"."{get_user_model()._meta.db_table}" CASCADE')
     for org in session.all:
-        Organization.objects.filter(pk=org.pk).update(status=Organization.Status.ACTIVE)
+        Organization.objects.filter(pk=org.pk).update(
+            status=Organization.Status.ACTIVE, kind=Organization.Kind.COMPANY, parent=None, plan_id=org.plan_id
+        )
+        # public rows a test may have added for the session tenants (issue 5)
+        Domain.objects.filter(tenant_id=org.pk, is_primary=False).delete()
+        Brand.objects.filter(organization_id=org.pk).delete()
+        SupportGrant.objects.filter(client_id=org.pk).delete()
+        BulkImport.objects.filter(partner_id=org.pk).delete()
         with schema_context(org.schema_name), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s", [org.schema_name]
@@ -105,5 +116,6 @@ def reset_to_session_state(session: SessionTenants) -> None:
             if tables:
                 cursor.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
             get_user_model().objects.exclude(email=owner_email(org.slug)).delete()
+    Brand.objects.filter(organization__isnull=True).delete()  # the platform default
     connection.set_schema_to_public()
     caches["default"].clear()

@@ -15,9 +15,7 @@ passed on as the command's single error line."""
 
 from __future__ import annotations
 
-import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,20 +24,11 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from tenants import selectors, services
+from tenants.bulk import BULK_OPTIONAL_COLUMNS, BulkFileError, BulkRow, parse_bulk_csv
 from tenants.models import Organization
 from tenants.provisioning import ProvisioningError
 
-BULK_REQUIRED_COLUMNS = ("name", "plan")
-BULK_OPTIONAL_COLUMNS = ("slug", "kind", "parent", "domain", "owner_email")
-# A malformed file is reported in one line; past this many problems the rest are counted.
-MAX_PROBLEMS_SHOWN = 5
 LIST_COLUMNS = ("slug", "name", "kind", "status", "plan", "parent", "primary domain")
-
-
-@dataclass(frozen=True)
-class BulkRow:
-    number: int  # as a spreadsheet numbers it: the header is row 1
-    fields: dict[str, str]  # organization_create's keyword arguments, empty cells left out
 
 
 class Command(BaseCommand):
@@ -264,57 +253,17 @@ def raw_stream(wrapper):
 
 
 def read_bulk_file(path: Path) -> list[BulkRow]:
-    """Every row of the file as organization_create arguments, or CommandError naming what is wrong.
-
-    The whole file is checked first so that a malformed one creates nothing."""
+    """Every row of the file as organization_create arguments, or CommandError naming what
+    is wrong (the checks live in tenants.bulk, shared with the partner console)."""
     try:
         # utf-8-sig: spreadsheets save CSV with a byte-order mark.
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            records = [(reader.line_num, record) for record in reader if any(cell.strip() for cell in record)]
+            return parse_bulk_csv(handle)
     except FileNotFoundError:
         raise CommandError(f"{path}: no such file") from None
     except UnicodeDecodeError:
         raise CommandError(f"{path}: not UTF-8 text") from None
-    except (OSError, csv.Error) as exc:
+    except BulkFileError as exc:
         raise CommandError(f"{path}: {exc}") from None
-
-    allowed = BULK_REQUIRED_COLUMNS + BULK_OPTIONAL_COLUMNS
-    expected = f"expected a header with {','.join(BULK_REQUIRED_COLUMNS)}[,{','.join(BULK_OPTIONAL_COLUMNS)}]"
-    if not header or not any(cell.strip() for cell in header):
-        raise CommandError(f"{path}: empty file; {expected}")
-    columns = [cell.strip().lower() for cell in header]
-    unknown = [column for column in columns if column not in allowed]
-    if unknown:
-        raise CommandError(f"{path}: unknown column(s) {', '.join(map(repr, unknown))}; {expected}")
-    repeated = sorted({column for column in columns if columns.count(column) > 1})
-    if repeated:
-        raise CommandError(f"{path}: column(s) {', '.join(repeated)} appear more than once")
-    missing = [column for column in BULK_REQUIRED_COLUMNS if column not in columns]
-    if missing:
-        raise CommandError(f"{path}: missing column(s) {', '.join(missing)}; {expected}")
-    if not records:
-        raise CommandError(f"{path}: no rows below the header")
-
-    rows, problems, first_row_by_slug = [], [], {}
-    for number, record in records:
-        if len(record) > len(columns):
-            problems.append(f"row {number} has {len(record)} fields for {len(columns)} columns")
-            continue
-        fields = {column: value.strip() for column, value in zip(columns, record, strict=False) if value.strip()}
-        empty = [column for column in BULK_REQUIRED_COLUMNS if column not in fields]
-        if empty:
-            problems.append(f"row {number} has no {' or '.join(empty)}")
-            continue
-        slug = (fields.get("slug") or services.slug_from_name(fields["name"])).lower()
-        if slug in first_row_by_slug:
-            problems.append(f"rows {first_row_by_slug[slug]} and {number} both have slug {slug!r}")
-        else:
-            first_row_by_slug[slug] = number
-        rows.append(BulkRow(number=number, fields=fields))
-    if problems:
-        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
-        more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
-        raise CommandError(f"{path}: nothing created: {shown}{more}")
-    return rows
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc}") from None

@@ -1,0 +1,2 @@
+class UnsafeInput(ValueError):
+    """Refused brand input; str(exc) is the message for the form."""

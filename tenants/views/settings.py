@@ -1,0 +1,195 @@
+"""Tenant self-service settings (owners and admins): brand, agents, plan, domains, audit.
+
+Thin: parse the form, call one service or selector, render. Teams, inboxes and the
+widget snippet belong to chat: its pages extend templates/tenants/settings/base.html
+and add their tab through templates/chat/settings_nav.html (see that template)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import selectors as people
+from accounts import services as accounts_services
+from branding.selectors import brand_for_edit, brand_inherited, effective_brand, may_hide_powered_by
+from branding.services import BrandRefused, brand_update
+from tenants import selectors, services
+from tenants.forms import BrandForm, DomainForm, InviteForm
+from tenants.models import Domain
+from tenants.views.access import tenant_admin_required
+
+PAGE_SIZE = 25
+User = get_user_model()
+
+
+def _base_url(request) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@tenant_admin_required
+def index(request):
+    return redirect("tenant_settings:brand")
+
+
+@tenant_admin_required
+def brand(request):
+    organization = request.tenant
+    own = brand_for_edit(organization=organization)
+    if request.method == "POST":
+        form = BrandForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                brand_update(organization=organization, actor=request.user, **form.service_arguments())
+            except BrandRefused as refused:
+                for field, errors in refused.errors.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, _("Marca salva."))
+                return redirect("tenant_settings:brand")
+    else:
+        form = BrandForm(initial=BrandForm.initial_from(own))
+    context = {
+        "form": form,
+        "own": own,
+        "inherited": brand_inherited(organization=organization),
+        "current": effective_brand(organization),
+        "may_hide_powered_by": may_hide_powered_by(organization=organization),
+        "section": "brand",
+    }
+    return render(request, "tenants/settings/brand.html", context, status=400 if form.errors else 200)
+
+
+@tenant_admin_required
+def agents(request):
+    return render(
+        request,
+        "tenants/settings/agents.html",
+        {
+            "page": _page(request, people.user_list()),
+            "form": InviteForm(),
+            "seats": selectors.seat_usage(organization=request.tenant),
+            "roles": dict(User.Role.choices),
+            "section": "agents",
+        },
+    )
+
+
+@tenant_admin_required
+@require_POST
+def agent_invite(request):
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            user = accounts_services.user_invite(
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,
+                seat_check=services.seat_check_for(request.tenant),
+                mail=services.mail_context_for(organization=request.tenant, base_url=_base_url(request)),
+            )
+        except accounts_services.UserRefused as refused:
+            form.add_error("email", str(refused))
+        else:
+            messages.success(request, _("Convite enviado para %(email)s.") % {"email": user.email})
+            return redirect("tenant_settings:agents")
+    context = {
+        "page": _page(request, people.user_list()),
+        "form": form,
+        "seats": selectors.seat_usage(organization=request.tenant),
+        "roles": dict(User.Role.choices),
+        "section": "agents",
+    }
+    return render(request, "tenants/settings/agents.html", context, status=400)
+
+
+@tenant_admin_required
+@require_POST
+def agent_update(request, user_id: int):
+    action = request.POST.get("action")
+    try:
+        if action == "role":
+            accounts_services.user_set_role(user_id=user_id, role=request.POST.get("role", ""), actor=request.user)
+        elif action == "deactivate":
+            accounts_services.user_deactivate(user_id=user_id, actor=request.user)
+        elif action == "reactivate":
+            accounts_services.user_reactivate(
+                user_id=user_id, actor=request.user, seat_check=services.seat_check_for(request.tenant)
+            )
+        else:
+            raise Http404
+    except User.DoesNotExist:
+        raise Http404 from None
+    except accounts_services.UserRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, _("Alteração salva."))
+    return redirect("tenant_settings:agents")
+
+
+@tenant_admin_required
+def plan(request):
+    organization = request.tenant
+    return render(
+        request,
+        "tenants/settings/plan.html",
+        {"plan": organization.plan, "seats": selectors.seat_usage(organization=organization), "section": "plan"},
+    )
+
+
+@tenant_admin_required
+def domains(request):
+    form = DomainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            domain = services.domain_add(organization=request.tenant, host=form.cleaned_data["host"], actor=request.user)
+        except services.DomainRefused as refused:
+            form.add_error("host", str(refused))
+        else:
+            messages.success(request, _("Domínio %(host)s adicionado: crie o registro TXT e verifique.") % {"host": domain.domain})
+            return redirect("tenant_settings:domains")
+    context = {
+        "form": form,
+        "domains": selectors.domain_list(organization=request.tenant),
+        "section": "domains",
+        "is_parent": request.tenant.kind in services.PARENT_KINDS,
+    }
+    return render(request, "tenants/settings/domains.html", context, status=400 if form.errors else 200)
+
+
+@tenant_admin_required
+@require_POST
+def domain_action(request, domain_id: int):
+    action = request.POST.get("action")
+    try:
+        if action == "verify":
+            domain = services.domain_verify(organization=request.tenant, domain_id=domain_id, actor=request.user)
+            messages.success(request, _("Domínio %(host)s verificado.") % {"host": domain.domain})
+        elif action == "remove":
+            services.domain_remove(organization=request.tenant, domain_id=domain_id, actor=request.user)
+            messages.success(request, _("Domínio removido."))
+        else:
+            raise Http404
+    except Domain.DoesNotExist:
+        raise Http404 from None
+    except services.DomainRefused as refused:
+        messages.error(request, str(refused))
+    return redirect("tenant_settings:domains")
+
+
+@tenant_admin_required
+def audit(request):
+    page = _page(request, people.audit_list())
+    for entry in page.object_list:
+        entry.label = people.audit_action_label(entry.action)
+    return render(request, "tenants/settings/audit.html", {"page": page, "section": "audit"})
