@@ -9,8 +9,8 @@ and dropped here; public schema migrated, the two organizations and their domain
 plain rows — API requests never open a tenant schema) and its own Redis logical database
 (--redis-db, flushed of the keys it wrote).
 
-Both tenants are on a plan of --limit requests a minute (burst --limit/6 per 10 s); B sends
---b-rate requests/s (within its limit), A sends 10 × its per-second limit. Phases alternate
+A is on a plan of --limit requests a minute (burst limit/6 per 10 s), B on one of --b-limit;
+B sends --b-rate requests/s (within its limit), A sends 10 × its per-second limit. Phases alternate
 quiet / noisy / quiet / noisy so drift hits both alike. Reported: B's p50/p95/p99 in each
 mode, B's refusals (must be 0), A's 429 share, and the aim: B's noisy p99 within 10 % of quiet.
 """
@@ -70,7 +70,7 @@ LOGGING["root"]["level"] = "ERROR"
 '''
 
 
-def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int) -> dict:
+def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int, b_limit: int) -> dict:
     (settings_dir / "noisy_settings.py").write_text(SETTINGS.format(redis_db=redis_db))
     sys.path.insert(0, str(settings_dir))
     os.environ["DATABASE_URL"] = bench_url
@@ -86,10 +86,14 @@ def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int) -> di
 
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
     caches["shared"].clear()
-    plan = Plan.objects.create(code="bench-noisy", name="Bench", api_requests_per_minute=limit,
-                               api_burst=max(1, limit // 6))
+    plans = {
+        "noisy-a": Plan.objects.create(code="bench-a", name="Bench A", api_requests_per_minute=limit,
+                                       api_burst=max(1, limit // 6)),
+        "quiet-b": Plan.objects.create(code="bench-b", name="Bench B", api_requests_per_minute=b_limit,
+                                       api_burst=max(1, b_limit // 6)),
+    }
     hosts = {}
-    for slug in ("noisy-a", "quiet-b"):
+    for slug, plan in plans.items():
         org = get_tenant_model().objects.create(schema_name=f"t_{slug.replace('-', '_')}", name=slug, slug=slug,
                                                 plan=plan, status="active")
         host = f"{slug}.localhost"
@@ -109,7 +113,18 @@ class Conn:
         self.port, self.host = port, host
         self.reader = self.writer = None
 
-    async def request(self, path: str) -> int:
+    async def request(self, path: str, retry: bool = True) -> int:
+        try:
+            return await self._request(path)
+        except (ConnectionError, IndexError, asyncio.IncompleteReadError):
+            if self.writer is not None:
+                self.writer.close()
+            self.writer = None
+            if not retry:
+                raise
+            return await self.request(path, retry=False)
+
+    async def _request(self, path: str) -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: application/json\r\n\r\n".encode())
@@ -183,7 +198,7 @@ def start_server(port: int, settings_dir: Path, bench_url: str) -> subprocess.Po
            "PYTHONPATH": f"{settings_dir}{os.pathsep}{ROOT}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "orbit.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--log-level", "warning", "--no-access-log", "--lifespan", "off"],
+         "--workers", "1", "--timeout-keep-alive", "120", "--log-level", "warning", "--no-access-log", "--lifespan", "off"],
         cwd=ROOT, env=env,
     )
     deadline = time.monotonic() + 30
@@ -206,7 +221,8 @@ def summary(values: list[float]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per phase (4 phases)")
-    parser.add_argument("--limit", type=int, default=600, help="plan requests per minute (both tenants)")
+    parser.add_argument("--limit", type=int, default=120, help="A's plan: requests per minute")
+    parser.add_argument("--b-limit", type=int, default=600, help="B's plan: requests per minute")
     parser.add_argument("--b-rate", type=float, default=5.0, help="B's requests/s (within its limit)")
     parser.add_argument("--redis-db", type=int, default=7)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
@@ -221,7 +237,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings_dir = Path(tmp)
-            hosts = prepare(bench_url, args.redis_db, settings_dir, args.limit)
+            hosts = prepare(bench_url, args.redis_db, settings_dir, args.limit, args.b_limit)
             port = free_port()
             server = start_server(port, settings_dir, bench_url)
             print(f"uvicorn on 127.0.0.1:{port}; A {a_rate:.0f} req/s (10 × {args.limit}/min), B {args.b_rate} req/s",
@@ -271,7 +287,7 @@ def main() -> None:
         "b_quiet_ms": quiet, "b_noisy_ms": noisy, "b_p99_ratio": round(ratio, 3) if ratio else None,
         "b_refused": b_refused, "a_requests": a_total, "a_refused": a_refused,
         "phases": {m: [{k: v for k, v in r.items() if k != "b_latencies"} for r in raw[m]] for m in raw},
-        "meta": {"python": platform.python_version(), "cpus": os.cpu_count(), "limit_per_minute": args.limit,
+        "meta": {"python": platform.python_version(), "cpus": os.cpu_count(), "a_limit_per_minute": args.limit, "b_limit_per_minute": args.b_limit,
                  "a_rate": a_rate, "b_rate": args.b_rate, "seconds": args.seconds,
                  "load_before": load_before, "load_after": os.getloadavg()},
     }, indent=2))
