@@ -14,6 +14,7 @@ from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django_tenants.utils import get_tenant_model
 
 from branding.cache import cache_brand, cached_brand
 from branding.models import Brand
@@ -61,13 +62,18 @@ class EffectiveBrand:
 
 
 def _ancestry(organization) -> list:
-    """Root first, the organization last. Follows parents through the public table only."""
+    """Root first, the organization last, read fresh from the public table (a cached
+    instance may carry a stale parent or plan)."""
+    Organization = get_tenant_model()
     chain, seen = [], set()
-    node = organization
-    while node is not None and node.pk not in seen:
-        seen.add(node.pk)
+    next_id = organization.pk
+    while next_id is not None and next_id not in seen:
+        seen.add(next_id)
+        node = Organization.objects.select_related("plan").filter(pk=next_id).first()
+        if node is None:
+            break
         chain.append(node)
-        node = node.parent
+        next_id = node.parent_id
     return list(reversed(chain))
 
 
@@ -101,7 +107,7 @@ def _compute(organization) -> EffectiveBrand:
     for org, row in levels:
         if row is None:
             continue
-        sources.append("platform" if org is None else f"{'self' if org is organization else org.kind}:{org.pk}")
+        sources.append("platform" if org is None else f"{'self' if org.pk == organization.pk else org.kind}:{org.pk}")
         for name in TEXT_FIELDS:
             value = getattr(row, name)
             if value:

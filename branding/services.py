@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
 from accounts.services import audit_record
 from branding import storage
@@ -125,7 +126,8 @@ def brand_update(
                 setattr(brand, f"{kind}_content_type", content_type)
             brand.save()
             if organization is not None:
-                audit_record(action="brand.update", actor=actor, target=brand.company_name or organization.name)
+                with schema_context(organization.schema_name):
+                    audit_record(action="brand.update", actor=actor, target=brand.company_name or organization.name)
             organization_id = organization.pk if organization is not None else None
             transaction.on_commit(lambda: _after_save(organization_id, replaced))
     except Exception:
@@ -155,7 +157,8 @@ def brand_reset(*, organization, actor=None) -> None:
             return
         names = [n for n in (brand.logo, brand.favicon) if n]
         brand.delete()
-        audit_record(action="brand.reset", actor=actor, target=organization.name)
+        with schema_context(organization.schema_name):
+            audit_record(action="brand.reset", actor=actor, target=organization.name)
         transaction.on_commit(lambda: _after_save(organization.pk, names))
 
 

@@ -119,3 +119,34 @@ def reset_to_session_state(session: SessionTenants) -> None:
     Brand.objects.filter(organization__isnull=True).delete()  # the platform default
     connection.set_schema_to_public()
     caches["default"].clear()
+
+
+# --- issue 5: organization trees and logged-in clients for branding / console tests ---------
+
+
+def make_organization(
+    slug: str, *, kind: str = "company", parent=None, plan: str = "professional", status: str = "active", name=None
+) -> Organization:
+    """A committed-or-rolled-back organization (whatever the test's database fixture does)
+    with an owner who can log in with OWNER_PASSWORD."""
+    return organization_create(
+        name=name or f"{slug.replace('-', ' ').title()} Ltda",
+        slug=slug,
+        kind=kind,
+        parent=parent,
+        plan=plan,
+        owner_email=owner_email(slug),
+        owner_password=OWNER_PASSWORD,
+        status=status,
+        use_pool=False,
+    )
+
+
+def logged_in(host: str, email: str, password: str = OWNER_PASSWORD):
+    """A test client on `host`, logged in through the real login form."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST=host)
+    response = client.post("/accounts/login/", {"username": email, "password": password})
+    assert response.status_code == 302, f"login of {email} on {host} failed"
+    return client

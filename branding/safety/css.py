@@ -147,6 +147,8 @@ def sanitize_css(text: str) -> str:
         raise UnsafeInput(_("O CSS contém caracteres inválidos."))
     if not text.strip():
         return ""
+    if "<" in text:  # no legitimate CSS needs it; it is how </style> and <!-- get in
+        raise UnsafeInput(_("O caractere “<” não é permitido no CSS."))
     rules = tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True)
     output = "\n".join(_render_rule(rule, 0) for rule in rules)
     if "<" in output:
