@@ -258,3 +258,17 @@ CELERY_BEAT_SCHEDULE |= {
 # --- branding, custom domains, support access (issue 5) ---------------------------------
 # Custom-domain ownership is proven by a DNS TXT record; tests inject their own resolver.
 ORBIT_DNS_RESOLVER = env("ORBIT_DNS_RESOLVER", "tenants.dns.DnsPythonResolver")
+
+# --- chat (issue 3) ---------------------------------------------------------------------
+# Persistent database connections: a websocket message is one short transaction on a
+# database worker thread; reconnecting per message (CONN_MAX_AGE=0) costs more than the
+# insert itself (bench/ws_delivery.py). Tests keep 0: their threads come and go.
+DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else int(env("ORBIT_DB_CONN_MAX_AGE", "60"))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env("ORBIT_DB_CONN_HEALTH_CHECKS", "1") == "1"
+# Largest single upload (the plan's storage quota is checked separately, by billing.limits).
+ORBIT_CHAT_MAX_UPLOAD_BYTES = int(env("ORBIT_CHAT_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+# An agent with no live socket stays online this long (a reload is not "offline").
+ORBIT_CHAT_PRESENCE_GRACE = int(env("ORBIT_CHAT_PRESENCE_GRACE", "30"))
+CELERY_BEAT_SCHEDULE |= {
+    "chat-auto-resolve": {"task": "chat.tasks.conversations_auto_resolve", "schedule": 300.0},
+}

@@ -17,6 +17,7 @@ from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from billing.ratelimit import FrameLimiter
 from chat.realtime import events
 from chat.selectors import NotFound
 from chat.services import ConversationError, LimitReached, MessageError
@@ -81,9 +82,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send_error(self, code: str, message: str, ref=None) -> None:
         await self.send_frame(events.error(code=code, message=message, ref=ref))
 
-    def allow_frame(self) -> bool:
-        """Per-connection frame limit. Seam for billing's FrameLimiter (not there yet)."""
-        return True
+    def rate_limit(self, ref) -> dict | None:
+        """Per-connection frame limit (billing's token bucket): None, or the error frame."""
+        limiter = getattr(self, "limiter", None)
+        if limiter is None:
+            limiter = self.limiter = FrameLimiter()
+        return limiter.check(ref=ref)
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None:
@@ -97,8 +101,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(content, dict):
             return await self.send_error("bad_frame", "A frame is a JSON object with a type.")
         ref = frame_ref(content)
-        if not self.allow_frame():
-            return await self.send_error("rate_limited", "Too many frames; slow down.", ref)
+        if (limited := self.rate_limit(ref)) is not None:
+            return await self.send_frame(limited)
         method = self.handlers.get(content.get("type")) if isinstance(content.get("type"), str) else None
         if method is None:
             return await self.send_error("bad_frame", f"Unknown frame type {content.get('type')!r}.", ref)

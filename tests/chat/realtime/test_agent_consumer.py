@@ -297,11 +297,26 @@ async def test_presence_is_announced_to_the_tenants_agents(world, world_b):
     from chat.services import presence
 
     assert (await in_tenant(world.org, lambda: presence.presence_states(user_ids=[user.pk]))())[user.pk] == "busy"
+    grace = settings.ORBIT_CHAT_PRESENCE_GRACE
     settings.ORBIT_CHAT_PRESENCE_GRACE = 0
     try:
         assert await in_tenant(world.org, lambda: services.presence_settle(user_id=user.pk))() == "offline"
     finally:
-        del settings.ORBIT_CHAT_PRESENCE_GRACE
+        settings.ORBIT_CHAT_PRESENCE_GRACE = grace
     assert await receive_until(watcher, "presence") == {"type": "presence", "agent": user.pk, "state": "offline"}
     await watcher.disconnect()
     await other_tenant.disconnect()
+
+
+async def test_too_many_frames_are_rate_limited_and_the_socket_stays(world):
+    comm = await connected(agent_socket(world))
+    burst = settings.BILLING_WS_FRAME_BURST
+    for _ in range(burst + 5):  # frames that cost no database call, so the bucket cannot refill meanwhile
+        await comm.send_json_to({"type": "nope"})
+    codes = [(await receive_until(comm, "error"))["code"] for _ in range(burst + 5)]
+    assert codes[:burst] == ["bad_frame"] * burst
+    assert "rate_limited" in codes[burst:]
+    await asyncio.sleep(1)
+    await comm.send_json_to(send_frame(world.conversation.pk))
+    assert (await receive_until(comm, "message.ack"))["seq"] == 1
+    await comm.disconnect()
