@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django_tenants.utils import schema_context
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.services import MailContext, SeatCheck, audit_record, support_identity_enter, user_send_welcome
 from billing.limits import check_agent_seat
@@ -425,14 +425,15 @@ def partner_client_create(
     _require_partner(partner)
     if not (owner_email or "").strip():
             raise ClientRefused(_("Informe o e-mail do responsável pelo cliente."))
-    client = organization_create(
-        name=name,
-        plan=plan,
-        slug=slug or None,
-        kind=Organization.Kind.COMPANY,
-        parent=partner,
-        owner_email=owner_email,
-    )
+    with schema_context(get_public_schema_name()):  # django-tenants saves tenants from public only
+        client = organization_create(
+            name=name,
+            plan=plan,
+            slug=slug or None,
+            kind=Organization.Kind.COMPANY,
+            parent=partner,
+            owner_email=owner_email,
+        )
     _welcome_owner(client, owner_email, scheme=scheme, port=port, invited_by_name=partner.name)
     with schema_context(partner.schema_name):
         audit_record(action="client.create", actor=actor, target=client.slug)
@@ -446,7 +447,8 @@ def partner_client_set_active(*, partner: Organization, client_slug: str, active
 
     _require_partner(partner)
     client = partner_client_get(parent=partner, slug=client_slug)
-    client = organization_activate(organization=client) if active else organization_suspend(organization=client)
+    with schema_context(get_public_schema_name()):  # django-tenants saves tenants from public only
+        client = organization_activate(organization=client) if active else organization_suspend(organization=client)
     with schema_context(partner.schema_name):
         audit_record(action="client.activate" if active else "client.suspend", actor=actor, target=client.slug)
     return client
