@@ -591,11 +591,14 @@ def support_access_redeem(*, organization: Organization, token: str):
     grant.redeemed_at = now
     grant.save(update_fields=["redeemed_at"])
     partner = grant.partner
-    label = f"{_('Suporte')} {partner.name} ({grant.issued_by_name or grant.issued_by_email})"
+    label = _("Suporte %(partner)s (%(person)s)") % {
+        "partner": partner.name,
+        "person": grant.issued_by_name or grant.issued_by_email,
+    }
     with schema_context(organization.schema_name):
         user = support_identity_enter(
             email=support_identity_email(partner),
-            name=f"{_('Suporte')} {partner.name}",
+            name=_("Suporte %(partner)s") % {"partner": partner.name},
             detail={
                 "partner": partner.slug,
                 "issued_by": grant.issued_by_email,
