@@ -211,3 +211,31 @@ def test_no_support_access_into_a_suspended_client(two_partners, zap_console, co
     response = zap_console.post("/clients/padaria/support/", follow=True)
     assert "suspensa" in response.content.decode()
     assert not SupportGrant.objects.exists()
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, django_db_blocker):
+    from celery.contrib.testing.worker import start_worker
+
+    from orbit.celery import app
+
+    with django_db_blocker.unblock():
+        app.control.purge()
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING") as w:
+            yield w
+
+
+def test_csv_import_runs_in_a_real_worker_and_the_page_polls_its_progress(live_db, worker):
+    import time
+
+    partner = make_organization("revenda", kind="partner")
+    console = logged_in("revenda.localhost", owner_email("revenda"))
+    csv = b"name,plan,owner_email\nCliente Um,starter,um@c.example\nCliente Dois,starter,dois@c.example\n"
+    response = console.post("/clients/import/", {"file": SimpleUploadedFile("c.csv", csv)})
+    job_id = int(response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    deadline = time.monotonic() + 60
+    while "Concluída" not in (fragment := console.get(f"/clients/import/{job_id}/progress/").content.decode()):
+        assert time.monotonic() < deadline, fragment
+        time.sleep(0.5)
+    assert "2 criados, 0 com erro" in fragment
+    assert set(Organization.objects.filter(parent=partner).values_list("slug", flat=True)) == {"cliente-um", "cliente-dois"}
