@@ -239,3 +239,26 @@ def label_list() -> QuerySet[Label]:
 
 def canned_responses(*, prefix: str = "") -> QuerySet[CannedResponse]:
     return CannedResponse.objects.filter(shortcut__startswith=prefix)
+
+
+# --- inbox UI (agent inbox pages) -----------------------------------------------------
+
+
+def assignable_agents() -> QuerySet:
+    """People a conversation can be assigned or transferred to: active owners, admins, agents."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True, role__in=("owner", "admin", "agent")).order_by("name", "email")
+
+
+def contact_read_seq(*, conversation: Conversation) -> int:
+    """How far the conversation's visitor has read (0 if never)."""
+    from chat.models import ReadReceipt
+
+    seq = ReadReceipt.objects.filter(conversation=conversation, is_contact=True).values_list("last_read_seq", flat=True)
+    return seq.first() or 0
+
+
+def contact_conversation_count(*, contact: Contact) -> int:
+    """How many conversations this contact has had (the contact panel's history line)."""
+    return Conversation.objects.filter(contact=contact).count()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("chat.api.urls")),  # chat's JSON API: /api/widget/…, /inbox/api/…, /chat/files/…
+    path("", include("chat.urls")),  # inbox, widget loader + iframe, reports
     path("settings/usage/", include("billing.urls")),
     # branding, tenant settings, partner console, support access (issue 5)
     path("brand/", include("branding.urls")),

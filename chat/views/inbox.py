@@ -1,0 +1,307 @@
+"""The agent inbox: conversation list, conversation view and its side-panel actions.
+
+Pages are server-rendered; static/chat/inbox.js adds the socket (live list, messages,
+typing, read, presence). Action forms post with htmx and get the side panel back; without
+JavaScript they post normally and are redirected (PRG). Every conversation is fetched
+through selectors.conversation_for_agent, so "missing" and "not yours" are the same 404."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages as flash
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from chat import selectors, services
+from chat.models import Conversation, Message
+from chat.services.messages import MAX_BODY, message_payload
+from chat.services.presence import STATES as PRESENCE_STATES
+from chat.services.presence import presence_states
+from chat.views.access import agent_required
+
+LIST_LIMIT = 100
+PAGE_SIZE = 50
+FILTERS = ("all", "mine", "unassigned")
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+def _int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def list_filters(params) -> dict:
+    """The list's filters from a query string; anything unknown falls back to the default."""
+    filter_ = params.get("filter")
+    status = params.get("status", Conversation.Status.OPEN)
+    return {
+        "filter": filter_ if filter_ in FILTERS else "all",
+        "status": status if status in Conversation.Status.values or status == "any" else Conversation.Status.OPEN,
+        "team_id": _int(params.get("team")),
+        "label": (params.get("label") or "").strip()[:50] or None,
+    }
+
+
+def _query(filters: dict) -> str:
+    """The filters back as a query string, to keep them across links."""
+    params = {"filter": filters["filter"], "status": filters["status"]}
+    if filters["team_id"]:
+        params["team"] = filters["team_id"]
+    if filters["label"]:
+        params["label"] = filters["label"]
+    return urlencode(params)
+
+
+def _conversations(user, filters: dict):
+    return selectors.conversations_for_agent(
+        user=user,
+        filter=filters["filter"],
+        status=None if filters["status"] == "any" else filters["status"],
+        team_id=filters["team_id"],
+        label=filters["label"],
+    )
+
+
+def _conversation_or_404(request, conversation_id: int) -> Conversation:
+    try:
+        return selectors.conversation_for_agent(user=request.user, conversation_id=conversation_id)
+    except selectors.NotFound:
+        raise Http404 from None
+
+
+# --- view models ----------------------------------------------------------------------
+
+
+def message_items(conversation: Conversation, messages: list[Message]) -> list[dict]:
+    """The same payload the socket sends (message.new), so the page and inbox.js draw alike."""
+    items = []
+    for message in messages:
+        is_contact = message.sender_type == Message.Sender.CONTACT
+        payload = message_payload(message, message.attachments.all(), contact_id=conversation.contact_id if is_contact else None)
+        payload["created"] = message.created_at
+        payload["sender_name"] = (
+            str(conversation.contact) if is_contact else (payload["sender"].get("name") or message.get_sender_type_display())
+        )
+        items.append(payload)
+    return items
+
+
+def _rows(user, conversations: list[Conversation]) -> list[dict]:
+    unread = selectors.unread_counts(user=user, conversation_ids=[c.pk for c in conversations])
+    return [{"c": c, "unread": unread.get(c.pk, 0)} for c in conversations]
+
+
+def _list_context(request, filters: dict) -> dict:
+    conversations = list(_conversations(request.user, filters)[: LIST_LIMIT + 1])
+    return {
+        "rows": _rows(request.user, conversations[:LIST_LIMIT]),
+        "truncated": len(conversations) > LIST_LIMIT,
+        "filters": filters,
+        "query": _query(filters),
+        "filter_choices": [("all", _("Todas")), ("mine", _("Minhas")), ("unassigned", _("Sem responsável"))],
+        "status_choices": [*Conversation.Status.choices, ("any", _("Qualquer situação"))],
+        "teams": selectors.team_list(),
+        "labels": selectors.label_list(),
+    }
+
+
+def _panel_context(request, conversation: Conversation) -> dict:
+    agents = list(selectors.assignable_agents())
+    states = presence_states(user_ids=[a.pk for a in agents])
+    return {
+        "conversation": conversation,
+        "contact": conversation.contact,
+        "contact_conversations": selectors.contact_conversation_count(contact=conversation.contact),
+        "agents": [{"user": a, "state": states.get(a.pk, "offline")} for a in agents],
+        "teams": selectors.team_list(),
+        "all_labels": selectors.label_list(),
+        "labels": sorted(label.name for label in conversation.labels.all()),
+        "statuses": Conversation.Status.choices,
+    }
+
+
+def _i18n() -> dict:
+    """Strings inbox.js shows (translated here, so the script carries no language)."""
+    return {
+        "connecting": _("Conectando…"),
+        "connected": _("Conectado"),
+        "offline": _("Sem conexão — tentando de novo…"),
+        "sending": _("Enviando…"),
+        "failed": _("Não enviada. Clique para tentar de novo."),
+        "read": _("Lida"),
+        "typing": _("%(name)s está digitando…"),
+        "visitor": _("Visitante"),
+        "system": _("Sistema"),
+        "note": _("Nota privada"),
+        "uploading": _("Enviando arquivo…"),
+        "recording": _("Gravando… clique para parar"),
+        "record": _("Gravar áudio"),
+        "mic_denied": _("Não foi possível usar o microfone."),
+        "new_messages": _("Novas mensagens"),
+        "error": _("Erro"),
+    }
+
+
+# --- pages ----------------------------------------------------------------------------
+
+
+@agent_required
+@require_GET
+def index(request):
+    filters = list_filters(request.GET)
+    context = _list_context(request, filters)
+    if request.htmx and request.htmx.target == "conv-list":
+        return render(request, "chat/inbox/_list.html", context)
+    return render(request, "chat/inbox/index.html", {**context, **_page_context(request, None)})
+
+
+def _page_context(request, conversation: Conversation | None) -> dict:
+    me = request.user
+    config = {
+        "user": me.pk,
+        "conversation": conversation.pk if conversation else None,
+        "lastSeq": conversation.last_seq if conversation else 0,
+        "contactName": str(conversation.contact) if conversation else "",
+        "contactReadSeq": selectors.contact_read_seq(conversation=conversation) if conversation else 0,
+        "rowUrl": reverse("chat:row", kwargs={"conversation_id": 0}),
+        "panelUrl": reverse("chat:panel", kwargs={"conversation_id": conversation.pk}) if conversation else "",
+        "uploadUrl": (
+            reverse("chat_api:agent_attachments", kwargs={"conversation_id": conversation.pk}) if conversation else ""
+        ),
+        "canned": {c.shortcut: c.text for c in selectors.canned_responses()},
+        "maxBody": MAX_BODY,
+        "i18n": _i18n(),
+    }
+    return {
+        "config": config,
+        "presence": presence_states(user_ids=[me.pk]).get(me.pk, "offline"),
+        "presence_choices": [
+            (state, label) for state, label in zip(PRESENCE_STATES, (_("Online"), _("Ocupado"), _("Offline")), strict=True)
+        ],
+    }
+
+
+@agent_required
+@require_GET
+def conversation(request, conversation_id: int):
+    conv = _conversation_or_404(request, conversation_id)
+    filters = list_filters(request.GET)
+    page = selectors.messages_page(conversation=conv, include_private=True, limit=PAGE_SIZE)
+    context = {
+        **_list_context(request, filters),
+        **_panel_context(request, conv),
+        **_page_context(request, conv),
+        "items": message_items(conv, page),
+        "older": page[0].seq if page and page[0].seq > 1 else None,
+        "canned": selectors.canned_responses(),
+    }
+    return render(request, "chat/inbox/conversation.html", context)
+
+
+@agent_required
+@require_GET
+def older_messages(request, conversation_id: int):
+    """History upwards: the page of messages before ?before=<seq> (an htmx fragment)."""
+    conv = _conversation_or_404(request, conversation_id)
+    before = _int(request.GET.get("before"))
+    if before is None:
+        return HttpResponse(_("Parâmetro 'before' inválido."), status=400)
+    page = selectors.messages_page(conversation=conv, before_seq=before, include_private=True, limit=PAGE_SIZE)
+    return render(
+        request,
+        "chat/inbox/_older.html",
+        {"conversation": conv, "items": message_items(conv, page), "older": page[0].seq if page and page[0].seq > 1 else None},
+    )
+
+
+@agent_required
+@require_GET
+def row(request, conversation_id: int):
+    """One list row as the current filters see it; 204 when it no longer matches (the row goes)."""
+    filters = list_filters(request.GET)
+    found = list(_conversations(request.user, filters).filter(pk=conversation_id)[:1])
+    if not found:
+        return HttpResponse(status=204)
+    return render(request, "chat/inbox/_row.html", {"row": _rows(request.user, found)[0], "query": _query(filters)})
+
+
+@agent_required
+@require_GET
+def panel(request, conversation_id: int):
+    conv = _conversation_or_404(request, conversation_id)
+    return render(request, "chat/inbox/_panel.html", _panel_context(request, conv))
+
+
+# --- actions (POST, CSRF) -------------------------------------------------------------
+
+
+def _after_action(request, conversation_id: int, error: str | None = None):
+    conv = _conversation_or_404(request, conversation_id)
+    if request.htmx:
+        response = render(request, "chat/inbox/_panel.html", {**_panel_context(request, conv), "error": error})
+        if error:
+            response.status_code = 400
+        return response
+    if error:
+        flash.error(request, error)
+    return redirect("chat:conversation", conversation_id=conv.pk)
+
+
+@agent_required
+@require_POST
+def set_status(request, conversation_id: int):
+    conv = _conversation_or_404(request, conversation_id)
+    try:
+        services.conversation_set_status(conversation=conv, status=request.POST.get("status", ""))
+    except services.ConversationError:
+        return _after_action(request, conversation_id, _("Situação inválida."))
+    return _after_action(request, conversation_id)
+
+
+@agent_required
+@require_POST
+def assign(request, conversation_id: int):
+    """Assign to an agent (or nobody), or transfer to a team: 'agent' and/or 'team' ids."""
+    conv = _conversation_or_404(request, conversation_id)
+    agent_raw, team_raw = request.POST.get("agent", ""), request.POST.get("team", "")
+    agent = team = None
+    if agent_raw:
+        agent = selectors.assignable_agents().filter(pk=_int(agent_raw) or 0).first()
+        if agent is None:
+            return _after_action(request, conversation_id, _("Agente não encontrado."))
+    if team_raw:
+        team = selectors.team_list().filter(pk=_int(team_raw) or 0).first()
+        if team is None:
+            return _after_action(request, conversation_id, _("Equipe não encontrada."))
+    try:
+        if team is not None:
+            services.conversation_transfer(conversation=conv, agent=agent, team=team)
+        else:
+            services.conversation_assign(conversation=conv, agent=agent)
+    except services.AssignmentError as exc:
+        return _after_action(request, conversation_id, str(exc))
+    return _after_action(request, conversation_id)
+
+
+@agent_required
+@require_POST
+def labels(request, conversation_id: int):
+    """Add ('add': comma-separated names) or remove ('remove': one name) labels."""
+    conv = _conversation_or_404(request, conversation_id)
+    if request.POST.get("remove"):
+        services.conversation_labels_remove(conversation=conv, names=[request.POST["remove"]])
+    else:
+        names = [n.strip() for n in request.POST.get("add", "").split(",") if n.strip()]
+        if not names:
+            return _after_action(request, conversation_id, _("Informe uma etiqueta."))
+        services.conversation_labels_add(conversation=conv, names=names)
+    return _after_action(request, conversation_id)
