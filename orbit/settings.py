@@ -182,6 +182,8 @@ CELERY_RESULT_BACKEND = f"{REDIS_URL}/{_redis_db['results']}"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Keep Django's JSON logging (with the tenant) in workers instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "refill-schema-pool": {"task": "tenants.tasks.schema_pool_refill", "schedule": 60.0},
 }
