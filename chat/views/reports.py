@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
+from django_tenants.utils import tenant_context
 
 from chat import reports
 from chat.views.access import admin_required
@@ -137,12 +138,16 @@ def export(request):
     if period is None:
         return render(request, "chat/reports/index.html", {"form": form}, status=400)
     writer = csv.writer(_Echo())
+    tenant = request.tenant
 
     def lines():
         yield "\ufeff"  # Excel opens UTF-8 (accents in Portuguese names) only with a BOM
         yield writer.writerow(reports.CSV_COLUMNS)
-        for row in reports.conversation_rows(period=period):
-            yield writer.writerow([_safe_cell(cell) for cell in row])
+        # The body is produced after the view (and the tenant middleware) returned, when the
+        # connection is back on public: read inside the tenant's schema explicitly.
+        with tenant_context(tenant):
+            for row in reports.conversation_rows(period=period):
+                yield writer.writerow([_safe_cell(cell) for cell in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="conversations-{period.start}-{period.end}.csv"'

@@ -94,7 +94,9 @@ def frame(request, key: str):
     except selectors.NotFound:
         raise Http404 from None
     brand = effective_brand(request.tenant)
+    settings = selectors.inbox_public_settings(inbox=inbox)
     config = {
+        "settings": settings,
         "key": inbox.public_key,
         "sessionUrl": reverse("chat_api:widget_sessions", kwargs={"key": inbox.public_key}),
         "uploadUrl": reverse("chat_api:widget_attachments", kwargs={"key": inbox.public_key}),
@@ -102,7 +104,7 @@ def frame(request, key: str):
         "maxBody": MAX_BODY,
         "i18n": _i18n(brand),
     }
-    response = render(request, "chat/widget/frame.html", {"inbox": inbox, "config": config, "brand": brand})
+    response = render(request, "chat/widget/frame.html", {"inbox": inbox, "config": config, "brand": brand, "settings": settings})
     response["Content-Security-Policy"] = frame_ancestors(allowed_origins=inbox.allowed_origins)
     response["Cache-Control"] = "no-store"
     return response

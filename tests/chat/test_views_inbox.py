@@ -216,3 +216,7 @@ def test_tenant_b_never_sees_tenant_a(alpha_chat, other_tenant):
     with _alpha():
         assert Conversation.objects.get(pk=conv.pk).status == "open"
         assert Message.objects.filter(conversation=conv).count() == 5
+def test_english(alpha_chat):
+    client = agent_client()
+    html = client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Conversations" in html and "Keyboard shortcuts" in html
