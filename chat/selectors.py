@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -90,15 +92,37 @@ def contact_get(*, contact_id: int) -> Contact:
 # --- conversations --------------------------------------------------------------------
 
 
-def _agent_scope(user) -> Q:
-    """Which conversations an agent may see: admins all; agents their inboxes', teams' and own."""
+@dataclass(frozen=True)
+class AgentScope:
+    """Which conversations an agent may see: admins all; agents those assigned to them, of
+    their teams, and of the inboxes they work (listed in inbox.agents, or inboxes with no
+    list whose team, if any, is theirs). Computed once (per request or per socket)."""
+
+    all: bool
+    user_id: int
+    teams: frozenset[int] = frozenset()
+    inboxes: frozenset[int] = frozenset()
+
+    def allows(self, *, inbox_id: int, team_id: int | None, assignee_id: int | None) -> bool:
+        return self.all or assignee_id == self.user_id or team_id in self.teams or inbox_id in self.inboxes
+
+    def q(self) -> Q:
+        if self.all:
+            return Q()
+        return Q(assignee_id=self.user_id) | Q(team_id__in=self.teams) | Q(inbox_id__in=self.inboxes)
+
+
+def agent_scope(*, user) -> AgentScope:
     if user.is_tenant_admin or user.is_superuser:
-        return Q()
-    team_ids = list(user.chat_teams.values_list("pk", flat=True))
-    open_inboxes = Q(inbox__agents__isnull=True) & (
-        Q(inbox__auto_assign_team__isnull=True) | Q(inbox__auto_assign_team__in=team_ids)
-    )
-    return Q(assignee=user) | Q(team__in=team_ids) | Q(inbox__agents=user) | open_inboxes
+        return AgentScope(all=True, user_id=user.pk)
+    teams = frozenset(user.chat_teams.values_list("pk", flat=True))
+    listed = set(user.chat_inboxes.values_list("pk", flat=True))
+    unlisted = {
+        pk
+        for pk, team in Inbox.objects.filter(agents__isnull=True).values_list("pk", "auto_assign_team_id")
+        if team is None or team in teams
+    }
+    return AgentScope(all=False, user_id=user.pk, teams=teams, inboxes=frozenset(listed | unlisted))
 
 
 def conversations_for_agent(
@@ -111,7 +135,7 @@ def conversations_for_agent(
     inbox_id: int | None = None,
 ) -> QuerySet[Conversation]:
     """The conversation list: filter is "mine", "unassigned" or "all" (what the user may see)."""
-    qs = Conversation.objects.filter(_agent_scope(user))
+    qs = Conversation.objects.filter(agent_scope(user=user).q())
     if filter == "mine":
         qs = qs.filter(assignee=user)
     elif filter == "unassigned":
@@ -125,8 +149,7 @@ def conversations_for_agent(
     if inbox_id:
         qs = qs.filter(inbox_id=inbox_id)
     return (
-        qs.distinct()
-        .select_related("contact", "assignee", "team", "inbox")
+        qs.select_related("contact", "assignee", "team", "inbox")
         .prefetch_related("labels")
         .order_by("-last_activity_at", "-pk")
     )
@@ -136,9 +159,8 @@ def conversation_for_agent(*, user, conversation_id) -> Conversation:
     if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
         raise NotFound("conversation")
     conversation = (
-        Conversation.objects.filter(_agent_scope(user), pk=conversation_id)
+        Conversation.objects.filter(agent_scope(user=user).q(), pk=conversation_id)
         .select_related("contact", "assignee", "team", "inbox")
-        .distinct()
         .first()
     )
     if conversation is None:
@@ -146,14 +168,41 @@ def conversation_for_agent(*, user, conversation_id) -> Conversation:
     return conversation
 
 
+# The hot path (a websocket frame): one primary-key lookup of the columns services need,
+# with the agent's scope computed once per socket instead of per frame.
+_REF_WANTED = {"id", "inbox_id", "contact_id", "team_id", "assignee_id", "status", "last_seq"}
+# Model.from_db() takes a partial row in the model's field order, whatever names it is given.
+_REF_FIELDS = tuple(f.attname for f in Conversation._meta.concrete_fields if f.attname in _REF_WANTED)
+
+
+def _conversation_ref(where: str, params: list) -> Conversation | None:
+    """SQL by hand: the ORM's query compilation cost more CPU than the query (bench/ws_delivery.py)."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(qn(f) for f in _REF_FIELDS)} FROM {qn(Conversation._meta.db_table)} WHERE {where}",
+            params,
+        )
+        row = cursor.fetchone()
+    return Conversation.from_db("default", _REF_FIELDS, row) if row is not None else None
+
+
+def conversation_ref_for_agent(*, scope: AgentScope, conversation_id) -> Conversation:
+    """A conversation the scope allows, with only the columns services need (no joins)."""
+    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+        raise NotFound("conversation")
+    conversation = _conversation_ref("id = %s", [conversation_id])
+    if conversation is None or not scope.allows(
+        inbox_id=conversation.inbox_id, team_id=conversation.team_id, assignee_id=conversation.assignee_id
+    ):
+        raise NotFound("conversation")
+    return conversation
+
+
 def conversation_for_contact(*, contact_id: int, inbox_id: int, conversation_id) -> Conversation:
     if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
         raise NotFound("conversation")
-    conversation = (
-        Conversation.objects.filter(pk=conversation_id, contact_id=contact_id, inbox_id=inbox_id)
-        .select_related("inbox", "assignee")
-        .first()
-    )
+    conversation = _conversation_ref("id = %s AND contact_id = %s AND inbox_id = %s", [conversation_id, contact_id, inbox_id])
     if conversation is None:
         raise NotFound("conversation")
     return conversation

@@ -167,3 +167,20 @@ def test_concurrent_resends_of_one_client_id_store_one_message(in_tenant_live, t
     assert sum(created for *_, created in results) == 1
     conversation.refresh_from_db()
     assert conversation.last_seq == 1
+
+
+def test_the_hot_path_reference_has_the_right_columns(conversation, agent):
+    from chat import selectors
+
+    services.conversation_assign(conversation=conversation, agent=agent)
+    services.conversation_set_status(conversation=conversation, status="pending")
+    services.message_send(conversation=conversation, sender=agent, body="x", client_id=new_client_id())
+    scope = selectors.agent_scope(user=agent)
+    ref = selectors.conversation_ref_for_agent(scope=scope, conversation_id=conversation.pk)
+    mine = selectors.conversation_for_contact(
+        contact_id=conversation.contact_id, inbox_id=conversation.inbox_id, conversation_id=conversation.pk
+    )
+    for found in (ref, mine):
+        assert (found.pk, found.inbox_id, found.contact_id, found.assignee_id, found.team_id, found.status, found.last_seq) == (
+            conversation.pk, conversation.inbox_id, conversation.contact_id, agent.pk, None, "pending", 1
+        )

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 
 from chat import selectors, services
-from chat.models import Inbox, Message
+from chat.models import Message
 from chat.realtime import events, groups
 from chat.realtime.consumers.base import ChatConsumer, FrameError, client_id_of, conversation_id, seq_of
 from chat.services import presence
@@ -20,38 +20,29 @@ from chat.services.messages import message_payload
 REPLAY_LIMIT = 500
 
 
-def _scope_of(user) -> dict:
-    """What the agents group's events are filtered on (mirrors selectors._agent_scope)."""
-    if user.is_tenant_admin or user.is_superuser:
-        return {"all": True}
-    teams = set(user.chat_teams.values_list("pk", flat=True))
-    open_inboxes = {
-        pk
-        for pk, team in Inbox.objects.filter(agents__isnull=True).values_list("pk", "auto_assign_team_id")
-        if team is None or team in teams
-    }
-    return {"all": False, "teams": teams, "inboxes": set(user.chat_inboxes.values_list("pk", flat=True)) | open_inboxes}
-
-
-def _connect(user, channel_name: str) -> dict:
+def _connect(user, channel_name: str) -> selectors.AgentScope:
     presence.presence_connect(user=user, connection_id=channel_name)
-    return _scope_of(user)
+    return selectors.agent_scope(user=user)
 
 
-def _send(user, conversation: int, body, client_id: str, private: bool) -> dict:
-    conv = selectors.conversation_for_agent(user=user, conversation_id=conversation)
+def _ref(scope, conversation: int):
+    return selectors.conversation_ref_for_agent(scope=scope, conversation_id=conversation)
+
+
+def _send(scope, user, conversation: int, body, client_id: str, private: bool) -> dict:
+    conv = _ref(scope, conversation)
     message, _created = services.message_send(
         conversation=conv, sender=user, body=body, client_id=client_id, is_private=private
     )
     return events.message_ack(message)
 
 
-def _check(user, conversation: int) -> int:
-    return selectors.conversation_for_agent(user=user, conversation_id=conversation).last_seq
+def _check(scope, conversation: int) -> int:
+    return _ref(scope, conversation).last_seq
 
 
-def _replay(user, conversation: int, after_seq: int) -> tuple[list[dict], bool]:
-    conv = selectors.conversation_for_agent(user=user, conversation_id=conversation)
+def _replay(scope, conversation: int, after_seq: int) -> tuple[list[dict], bool]:
+    conv = _ref(scope, conversation)
     messages = selectors.messages_after(conversation=conv, after_seq=after_seq, include_private=True, limit=REPLAY_LIMIT + 1)
     frames = [
         message_payload(m, m.attachments.all(), contact_id=conv.contact_id if m.sender_type == Message.Sender.CONTACT else None)
@@ -60,13 +51,13 @@ def _replay(user, conversation: int, after_seq: int) -> tuple[list[dict], bool]:
     return frames, len(messages) > REPLAY_LIMIT
 
 
-def _typing(user, conversation: int, state: str, channel_name: str) -> None:
-    conv = selectors.conversation_for_agent(user=user, conversation_id=conversation)
+def _typing(scope, user, conversation: int, state: str, channel_name: str) -> None:
+    conv = _ref(scope, conversation)
     services.conversation_typing(conversation=conv, typist=user, state=state, skip=channel_name)
 
 
-def _read(user, conversation: int, seq: int) -> int:
-    conv = selectors.conversation_for_agent(user=user, conversation_id=conversation)
+def _read(scope, user, conversation: int, seq: int) -> int:
+    conv = _ref(scope, conversation)
     return services.conversation_mark_read(conversation=conv, reader=user, seq=seq)
 
 
@@ -88,7 +79,7 @@ class AgentConsumer(ChatConsumer):
         if self.user is None or not self.user.is_authenticated:
             return await self.close(code=4001)
         self.tenant = self.scope["tenant"]
-        self.visibility = await self.db(_connect, self.user, self.channel_name)
+        self.scope_of_agent = await self.db(_connect, self.user, self.channel_name)
         await self.channel_layer.group_add(groups.agents(self.tenant), self.channel_name)
         await self.accept()
         self.heartbeat = asyncio.create_task(self._heartbeat())
@@ -111,12 +102,8 @@ class AgentConsumer(ChatConsumer):
                 await self.db(lambda: presence.presence_heartbeat(user=self.user, connection_id=self.channel_name))
 
     def may_see(self, scope: dict) -> bool:
-        v = self.visibility
-        return (
-            v["all"]
-            or scope.get("assignee") == self.user.pk
-            or scope.get("team") in v["teams"]
-            or scope.get("inbox") in v["inboxes"]
+        return self.scope_of_agent.allows(
+            inbox_id=scope.get("inbox"), team_id=scope.get("team"), assignee_id=scope.get("assignee")
         )
 
     async def join(self, conversation: int) -> None:
@@ -131,16 +118,16 @@ class AgentConsumer(ChatConsumer):
         private = content.get("private", False)
         if not isinstance(private, bool):
             raise FrameError("bad_frame", "private must be true or false")
-        ack = await self.db(_send, self.user, conv, content.get("body"), client_id_of(content), private)
+        ack = await self.db(_send, self.scope_of_agent, self.user, conv, content.get("body"), client_id_of(content), private)
         await self.send_frame(ack)
         await self.join(conv)
 
     async def on_subscribe(self, content):
         conv = conversation_id(content)
-        await self.db(_check, self.user, conv)
+        await self.db(_check, self.scope_of_agent, conv)
         await self.join(conv)
         # Read after joining: nothing committed in between can fall through the gap.
-        last_seq = await self.db(_check, self.user, conv)
+        last_seq = await self.db(_check, self.scope_of_agent, conv)
         await self.send_frame({"type": "subscribed", "conversation": conv, "last_seq": last_seq})
 
     async def on_unsubscribe(self, content):
@@ -153,19 +140,19 @@ class AgentConsumer(ChatConsumer):
     async def on_resume(self, content):
         conv = conversation_id(content)
         after = seq_of(content, "after_seq")
-        await self.db(_check, self.user, conv)
+        await self.db(_check, self.scope_of_agent, conv)
         await self.join(conv)
-        frames, more = await self.db(_replay, self.user, conv, after)
+        frames, more = await self.db(_replay, self.scope_of_agent, conv, after)
         await self.replay(conv, frames, more)
 
     async def on_typing(self, content):
         state = content.get("state")
         if state not in services.conversations.TYPING_STATES:
             raise FrameError("bad_frame", 'state must be "on" or "off"')
-        await self.db(_typing, self.user, conversation_id(content), state, self.channel_name)
+        await self.db(_typing, self.scope_of_agent, self.user, conversation_id(content), state, self.channel_name)
 
     async def on_read(self, content):
-        await self.db(_read, self.user, conversation_id(content), seq_of(content, "seq"))
+        await self.db(_read, self.scope_of_agent, self.user, conversation_id(content), seq_of(content, "seq"))
 
     async def on_presence(self, content):
         state = content.get("state")
