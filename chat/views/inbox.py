@@ -81,6 +81,11 @@ def _conversation_or_404(request, conversation_id: int) -> Conversation:
 # --- view models ----------------------------------------------------------------------
 
 
+def contact_name(contact) -> str:
+    """How a contact is called on screen: name, e-mail, or "Visitor #id" for an anonymous one."""
+    return contact.name or contact.email or _("Visitante") + f" #{contact.pk}"
+
+
 def message_items(conversation: Conversation, messages: list[Message]) -> list[dict]:
     """The same payload the socket sends (message.new), so the page and inbox.js draw alike."""
     items = []
@@ -89,7 +94,7 @@ def message_items(conversation: Conversation, messages: list[Message]) -> list[d
         payload = message_payload(message, message.attachments.all(), contact_id=conversation.contact_id if is_contact else None)
         payload["created"] = message.created_at
         payload["sender_name"] = (
-            str(conversation.contact) if is_contact else (payload["sender"].get("name") or message.get_sender_type_display())
+            contact_name(conversation.contact) if is_contact else (payload["sender"].get("name") or message.get_sender_type_display())
         )
         items.append(payload)
     return items
@@ -170,7 +175,7 @@ def _page_context(request, conversation: Conversation | None) -> dict:
         "user": me.pk,
         "conversation": conversation.pk if conversation else None,
         "lastSeq": conversation.last_seq if conversation else 0,
-        "contactName": str(conversation.contact) if conversation else "",
+        "contactName": contact_name(conversation.contact) if conversation else "",
         "contactReadSeq": selectors.contact_read_seq(conversation=conversation) if conversation else 0,
         "rowUrl": reverse("chat:row", kwargs={"conversation_id": 0}),
         "panelUrl": reverse("chat:panel", kwargs={"conversation_id": conversation.pk}) if conversation else "",

@@ -74,7 +74,7 @@
       var au = el("audio"); au.controls = true; au.preload = "none"; au.src = a.url;
       au.setAttribute("aria-label", a.name || ""); return au;
     }
-    var f = el("a", "file", "📎 " + (a.name || "") + " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)");
+    var f = el("a", "file", (a.name || "") + " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)");
     f.href = a.url; f.setAttribute("download", a.name || ""); return f;
   }
   function renderMessage(f, pending) {

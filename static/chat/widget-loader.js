@@ -37,7 +37,9 @@
   var frame = root.querySelector("iframe"), btn = root.querySelector("button"), badge = root.querySelector("b");
   frame.src = origin + "/widget/" + encodeURIComponent(key) + "/";
 
-  function tell(type) { frame.contentWindow && frame.contentWindow.postMessage({ orbit: type }, origin); }
+  var LS = "orbit.chat." + key;
+  function stored() { try { return JSON.parse(localStorage.getItem(LS)) || {}; } catch (x) { return {}; } }
+  function tell(type, data) { frame.contentWindow && frame.contentWindow.postMessage({ orbit: type, data: data }, origin); }
   function toggle(open) {
     frame.hidden = !open;
     btn.setAttribute("aria-expanded", String(open));
@@ -50,6 +52,7 @@
     if (e.origin !== origin || e.source !== frame.contentWindow || !e.data || typeof e.data !== "object") return;
     var d = e.data;
     if (d.orbit === "ready") {
+      tell("restore", stored());
       if (/^#[0-9a-f]{3,8}$/i.test(d.color || "")) btn.style.setProperty("--c", d.color);
       if (typeof d.title === "string") { btn.setAttribute("aria-label", d.title); frame.title = d.title; }
       tell(frame.hidden ? "closed" : "open");
@@ -58,6 +61,10 @@
       badge.textContent = n > 99 ? "99+" : String(n);
       badge.hidden = !n || !frame.hidden;
     } else if (d.orbit === "close") toggle(false);
+    else if (d.orbit === "store" && d.data && typeof d.data === "object") {
+      // The iframe may not use its own storage (third-party): keep its token on this page.
+      try { localStorage.setItem(LS, JSON.stringify(d.data)); } catch (x) { /* storage off: per page load */ }
+    }
   });
 
   (document.body || document.documentElement).appendChild(host);

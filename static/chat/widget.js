@@ -1,5 +1,7 @@
 /* Orbit widget, inside the iframe (/widget/<key>/ on the tenant's host). No framework.
- * The visitor token lives in localStorage per inbox, so history survives page loads.
+ * The visitor token lives in localStorage per inbox, so history survives page loads. Where
+ * the browser denies storage to this third-party iframe (Chrome incognito, strict modes), the
+ * loader keeps it in the customer page's own localStorage for us, through postMessage.
  * Like the inbox, it never trusts delivery: resume after the last seq on every (re)connect
  * and on a seq gap, draw each message id once, resend unacked sends with the same client_id. */
 (function () {
@@ -9,17 +11,23 @@
   var $ = function (id) { return document.getElementById(id); };
   var log = $("w-log"), body = $("w-body"), form = $("w-form"), pre = $("w-prechat");
   var LS = "orbit.widget." + C.key;
-  var token = null, conv = null, lastSeq = 0, seen = {}, outbox = {}, ws = null, backoff = 500;
+  var token = null, conv = null, lastSeq = 0, readSeq = 0, seen = {}, outbox = {}, ws = null, backoff = 500;
   var isOpen = false, unread = 0, resuming = false, starting = null, agentTyping = null, knownEmail = false;
-  try { token = localStorage.getItem(LS); conv = +localStorage.getItem(LS + ".c") || null; } catch (e) { /* storage blocked: a session per page load */ }
-
-  function store(t) { token = t; try { localStorage.setItem(LS, t); } catch (e) { /* ignore */ } }
+  var local = (function () { try { localStorage.setItem(LS + ".x", "1"); localStorage.removeItem(LS + ".x"); return localStorage; } catch (e) { return null; } })();
+  var mem = {};
+  function get(k) { return local ? local.getItem(k) : mem[k] || null; }
+  function put(k, v) {
+    if (local) { try { if (v == null) local.removeItem(k); else local.setItem(k, v); } catch (e) { /* full */ } return; }
+    if (v == null) delete mem[k]; else mem[k] = String(v);
+    parent({ orbit: "store", data: mem });
+  }
+  function store(t) { token = t; put(LS, t); }
   // The conversation too: a resolved one is not "current" for the session endpoint, but its history stays visible.
   function setConv(id) {
     if (id === conv) return;
-    if (conv) { lastSeq = 0; Array.prototype.forEach.call(log.querySelectorAll(".m[data-seq]"), function (m) { m.remove(); }); }
+    if (conv) { lastSeq = readSeq = 0; Array.prototype.forEach.call(log.querySelectorAll(".m[data-seq]"), function (m) { m.remove(); }); }
     conv = id;
-    try { localStorage.setItem(LS + ".c", id); } catch (e) { /* ignore */ }
+    put(LS + ".c", id);
   }
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
   function uuid() {
@@ -64,8 +72,7 @@
     ws.onmessage = function (e) { var f; try { f = JSON.parse(e.data); } catch (x) { return; } handle(f); };
     ws.onclose = function (e) {
       if (e.code === 4001 || e.code === 4003) { // token refused (another inbox, expired): start over
-        try { localStorage.removeItem(LS); } catch (x) { /* ignore */ }
-        try { localStorage.removeItem(LS + ".c"); } catch (x) { /* ignore */ }
+        put(LS, null); put(LS + ".c", null);
         token = null; starting = null; conv = null; return;
       }
       status(T.reconnecting);
@@ -80,7 +87,7 @@
   function att(a) {
     if (a.kind === "image") { var l = el("a"); l.href = a.url; l.target = "_blank"; l.rel = "noopener"; var i = el("img"); i.src = a.url; i.alt = a.name || ""; l.appendChild(i); return l; }
     if (a.kind === "audio") { var au = el("audio"); au.controls = true; au.src = a.url; return au; }
-    var d = el("a", "m-file", "📎 " + (a.name || "")); d.href = a.url; d.setAttribute("download", a.name || ""); return d;
+    var d = el("a", "m-file", a.name || "file"); d.href = a.url; d.setAttribute("download", a.name || ""); return d;
   }
   function draw(f, pending) {
     var mine = f.sender && f.sender.type === "contact";
@@ -109,9 +116,11 @@
     if (f.seq > lastSeq + 1) resume(); else lastSeq = Math.max(lastSeq, f.seq);
     if (f.sender && f.sender.type !== "contact") {
       $("w-typing").textContent = "";
-      if (!isOpen || document.hidden) { unread++; parent({ orbit: "unread", n: unread }); } else markRead();
+      // Unread = agent messages past what this visitor last read (kept across page loads).
+      if (!isOpen || document.hidden) { if (f.seq > readSeq) { unread++; parent({ orbit: "unread", n: unread }); } } else markRead();
     }
   }
+  var told = false;
   function onAck(f) {
     delete outbox[f.client_id];
     setConv(f.conversation);
@@ -122,8 +131,15 @@
       li.remove(); place(li, f.seq);
     }
     if (f.seq > lastSeq + 1) resume(); else lastSeq = Math.max(lastSeq, f.seq);
+    if (!told && (!S.open || !S.agents_online)) { // offline: say it was kept for later, once
+      told = true; var n = el("li", "m m-sys"); n.appendChild(el("div", "m-body", T.left_message)); log.appendChild(n);
+    }
   }
-  function markRead() { if (conv && lastSeq) send({ type: "read", conversation: conv, seq: lastSeq }); }
+  function markRead() {
+    if (!conv || !lastSeq) return;
+    send({ type: "read", conversation: conv, seq: lastSeq });
+    if (lastSeq > readSeq) { readSeq = lastSeq; put(LS + ".r", readSeq); }
+  }
 
   function handle(f) {
     if (f.type === "message.new") onNew(f);
@@ -160,7 +176,6 @@
     ready.then(function () {
       f.conversation = conv;
       send(f);
-      if (!S.open || !S.agents_online) status(T.left_message);
     }).catch(function (e) { status(e.message); li.classList.add("is-failed"); });
   }
   log.addEventListener("click", function (e) {
@@ -247,7 +262,11 @@
 
   window.addEventListener("message", function (e) {
     if (e.source !== window.parent || !e.data) return;
-    if (e.data.orbit === "open") { isOpen = true; unread = 0; parent({ orbit: "unread", n: 0 }); markRead(); body.focus(); }
+    if (e.data.orbit === "restore" && !local && restoring) {
+      var d = e.data.data || {};
+      Object.keys(d).forEach(function (k) { if (typeof d[k] === "string" && k.indexOf(LS) === 0) mem[k] = d[k]; });
+      restoring(); restoring = null;
+    } else if (e.data.orbit === "open") { isOpen = true; unread = 0; parent({ orbit: "unread", n: 0 }); markRead(); body.focus(); }
     else if (e.data.orbit === "closed") isOpen = false;
   });
   $("w-close").addEventListener("click", function () { parent({ orbit: "close" }); });
@@ -255,9 +274,15 @@
   window.orbitWidget = { drop: function () { if (ws) ws.close(); } }; // tests and manual reconnects
   if (window.parent === window) isOpen = true; // opened directly (no launcher)
 
+  function start() {
+    token = get(LS); conv = +get(LS + ".c") || null; readSeq = +get(LS + ".r") || 0;
+    var needsForm = !token && S.prechat_fields && S.prechat_fields.length && pre.querySelector("input");
+    if (needsForm) { pre.hidden = false; form.hidden = true; }
+    if (token) ensureSession().catch(function () { /* drawn on first send */ });
+  }
+  var restoring = null;
   availability();
-  var needsForm = !token && S.prechat_fields && S.prechat_fields.length && pre.querySelector("input");
-  if (needsForm) { pre.hidden = false; form.hidden = true; }
-  if (token) ensureSession().catch(function () { /* drawn on first send */ });
+  if (local || window.parent === window) start();
+  else { restoring = start; setTimeout(function () { if (restoring) { restoring(); restoring = null; } }, 1500); }
   parent({ orbit: "ready", color: getComputedStyle(document.documentElement).getPropertyValue("--w-primary").trim(), title: document.title });
 })();
