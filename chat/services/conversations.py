@@ -168,7 +168,7 @@ def conversation_mark_read(*, conversation: Conversation, reader, seq: int) -> i
 
 
 def conversation_typing(*, conversation: Conversation, typist, state: str, skip: str | None = None) -> None:
-    """Typing indicator: to the other side (agents' notes-typing is not shown to the visitor)."""
+    """Typing indicator to the conversation's watchers and its visitor (not echoed to `skip`)."""
     if state not in TYPING_STATES:
         raise ConversationError("bad_frame", 'state must be "on" or "off"')
     is_contact = isinstance(typist, Contact)
