@@ -24,7 +24,6 @@ meters_recompute per organization, what 1,000 separate tasks would do).
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -33,42 +32,24 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for bench._common
 
-from provisioning import admin_connection, source_database_url, with_database  # noqa: E402
+from bench._common import (  # noqa: E402
+    RESULTS,
+    database_drop,
+    database_recreate,
+    django_setup,
+    source_database_url,
+    with_database,
+    write_json,
+)
 
 BENCH_DB = "orbit_bench_metering"
-DEFAULT_JSON = ROOT / "bench" / "results" / "metering.json"
+DEFAULT_JSON = RESULTS / "metering.json"
 WRITERS = 8
 BATCH = 500
 AIM_EVENTS_PER_S = 5000
 AIM_RECOMPUTE_S = 60
-
-
-def database_recreate(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def database_drop(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def django_setup(bench_url: str, redis_db: int) -> None:
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "orbit.settings"
-    import django
-    from django.conf import settings
-
-    redis = f"{settings.REDIS_URL}/{redis_db}"
-    for alias in settings.CACHES:
-        settings.CACHES[alias]["LOCATION"] = redis
-    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = redis
-    django.setup()
 
 
 def migrate_public() -> None:
@@ -279,7 +260,7 @@ def main() -> None:
     url = source_database_url()
     bench_url = with_database(url, BENCH_DB)
     load_before = os.getloadavg()
-    database_recreate(url)
+    database_recreate(url, BENCH_DB)
     try:
         django_setup(bench_url, args.redis_db)
         migrate_public()
@@ -296,7 +277,7 @@ def main() -> None:
 
         connections.close_all()
     finally:
-        database_drop(url)
+        database_drop(url, BENCH_DB)
 
     lines = ["", "Ledger ingestion (events/s)", f"{'way':<34}{'1 writer':>12}{f'{WRITERS} writers':>12}"]
     labels = {"record": "meters.record (1/txn)", "plain": "plain INSERT (1/txn)",
@@ -320,12 +301,11 @@ def main() -> None:
               f"aim <= {AIM_RECOMPUTE_S} s: {'PASS' if recompute['meters_recompute_s'] <= AIM_RECOMPUTE_S else 'MISS'}",
               f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; {os.cpu_count()} cpus"]
     print("\n".join(lines))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
+    write_json(args.json, {
         "ingestion": ingestion, "recompute": recompute,
         "meta": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_before": load_before,
                  "load_after": os.getloadavg(), "argv": sys.argv[1:]},
-    }, indent=2, default=str))
+    })
     print(f"JSON: {args.json}")
 
 

@@ -26,7 +26,6 @@ database queries on a cache hit (should be 0) and a miss.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -35,11 +34,24 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for bench._common
+
+from bench._common import (  # noqa: E402
+    RESULTS,
+    admin_connection,  # noqa: F401 (imported from here by older scripts)
+    database_drop,
+    database_recreate,
+    django_setup,
+    percentile,
+    redis_cleanup,
+    source_database_url,
+    with_database,
+    write_json,
+)
+
 BENCH_DB = "orbit_bench"
-DEFAULT_JSON = ROOT / "bench" / "results" / "provisioning.json"
+DEFAULT_JSON = RESULTS / "provisioning.json"
 
 AIM_POOL_P95_MS = 50.0
 AIM_CLONE_P95_MS = 1000.0
@@ -52,18 +64,7 @@ WAYS = [
 ]
 
 
-# --- figures --------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (q in 0..100)."""
-    data = sorted(values)
-    if not data:
-        return float("nan")
-    pos = (len(data) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
+# --- figures ---------------------------------------------------------------------------
 
 
 def summary(seconds: list[float], scale: float) -> dict:
@@ -78,90 +79,6 @@ def summary(seconds: list[float], scale: float) -> dict:
 
 def ratio(a: float, b: float) -> float | None:
     return round(a / b, 1) if b else None
-
-
-# --- database and Redis set-up --------------------------------------------------------
-
-
-def source_database_url() -> str:
-    from orbit.embedded import read_env_file  # the settings read the same file
-
-    url = os.environ.get("DATABASE_URL") or read_env_file().get("DATABASE_URL")
-    if not url:
-        sys.exit("No DATABASE_URL (nor var/services.env): start the services with `python -m orbit.embedded up`.")
-    return url
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def admin_connection(url: str):
-    """Autocommit connection to the server's `postgres` database (to create/drop databases)."""
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(url)
-    params = {
-        "dbname": "postgres",
-        "user": cfg.get("USER"),
-        "password": cfg.get("PASSWORD"),
-        "host": cfg.get("HOST"),
-        "port": cfg.get("PORT"),
-        **cfg.get("OPTIONS", {}),
-    }
-    return psycopg.connect(**{k: v for k, v in params.items() if v not in (None, "")}, autocommit=True)
-
-
-def database_recreate(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def database_drop(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def django_setup(bench_url: str, redis_db: int) -> None:
-    """Point the settings at the bench database and Redis database, then set Django up."""
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "orbit.settings"
-
-    import django
-    from django.conf import settings
-
-    # Loading the settings (not yet the apps) to move every Redis use to the bench's own
-    # logical database: routing cache entries and enqueued pool refills stay out of dev's.
-    redis = f"{settings.REDIS_URL}/{redis_db}"
-    for alias in settings.CACHES:
-        settings.CACHES[alias]["LOCATION"] = redis
-    settings.CELERY_BROKER_URL = redis
-    settings.CELERY_RESULT_BACKEND = redis
-    django.setup()
-
-    from orbit.celery import app
-
-    app.conf.broker_url = redis
-    app.conf.result_backend = redis
-    app.conf.broker_connection_retry_on_startup = False
-    app.conf.broker_connection_max_retries = 0
-
-
-def redis_cleanup(redis_db: int, hosts: list[str]) -> int:
-    """Delete what the bench left in its Redis database: routing entries and Celery's queue."""
-    import redis as redis_lib
-    from django.conf import settings
-    from django.core.cache import caches
-
-    caches["shared"].delete_many([f"routing:host:{h}" for h in hosts])
-    client = redis_lib.Redis.from_url(f"{settings.REDIS_URL}/{redis_db}")
-    keys = [k for pattern in ("celery", "_kombu.binding*", "celery-task-meta-*") for k in client.scan_iter(pattern)]
-    if keys:
-        client.delete(*keys)
-    return len(keys)
 
 
 # --- provisioning ---------------------------------------------------------------------
@@ -206,8 +123,9 @@ def fresh_connection() -> None:
 
 def create_one(way: str, slug: str, plan, pool_misses: list[str]) -> tuple[float, float, float, object]:
     """One organization_create: (end to end, schema step, Celery enqueue after commit) seconds."""
-    from tenants import provisioning, services
+    from tenants import provisioning
     from tenants.services import organization_create
+    from tenants.services import organizations as services
 
     step = StepTimer()
     enqueue = StepTimer()
@@ -494,8 +412,6 @@ def main() -> int:
     args = parser.parse_args()
     if args.count < 1:
         parser.error("--count must be at least 1")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
     source_url = source_database_url()
     bench_url = with_database(source_url, BENCH_DB)
@@ -503,9 +419,9 @@ def main() -> int:
     load_before = os.getloadavg()
     hosts: list[str] = []
     print(f"creating database {BENCH_DB} (Redis db {args.redis_db}) ...", flush=True)
-    database_recreate(source_url)
+    database_recreate(source_url, BENCH_DB)
     try:
-        django_setup(bench_url, args.redis_db)
+        django_setup(bench_url, args.redis_db, celery=True)
         from django.core.management import call_command
         from django.db import connections
 
@@ -547,8 +463,7 @@ def main() -> int:
             f"\nload average (1 min) before {meta['loadavg_1m_before']}, after {meta['loadavg_1m_after']} "
             f"on {meta['cpus']} CPUs: compare the ratios, not the absolute times"
         )
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+        write_json(args.json, results)
         print(f"\nresults written to {args.json}")
     finally:
         try:
@@ -557,7 +472,7 @@ def main() -> int:
             connections.close_all()
         except Exception:  # Django may not be set up if the database could not be created
             pass
-        database_drop(source_url)
+        database_drop(source_url, BENCH_DB)
         print(f"dropped database {BENCH_DB}")
     return 0
 
