@@ -38,10 +38,20 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.provisioning import admin_connection, percentile, source_database_url, with_database  # noqa: E402
+from bench._common import (  # noqa: E402
+    RESULTS,
+    database_drop,
+    database_recreate,
+    percentile,
+    redis_flush,
+    settings_use_redis_db,
+    source_database_url,
+    with_database,
+    write_json,
+)
 
 BENCH_DB = "orbit_bench_ws"
-DEFAULT_JSON = ROOT / "bench" / "results" / "ws_delivery.json"
+DEFAULT_JSON = RESULTS / "ws_delivery.json"
 AIM_RATE = 200
 AIM_P99_MS = 50.0
 LIMIT_P99_MS = 100.0
@@ -54,15 +64,9 @@ SLUG = "wsbench"
 
 def configure_django() -> None:
     """Settings for the bench (env set by main): its database, Redis database and layer prefix."""
-    os.environ["DJANGO_SETTINGS_MODULE"] = "orbit.settings"
+    redis = settings_use_redis_db(int(os.environ["ORBIT_BENCH_REDIS_DB"]))
     from django.conf import settings
 
-    redis_db = int(os.environ["ORBIT_BENCH_REDIS_DB"])
-    redis = f"{settings.REDIS_URL}/{redis_db}"
-    for alias in settings.CACHES:
-        settings.CACHES[alias]["LOCATION"] = redis
-    settings.CELERY_BROKER_URL = redis
-    settings.CELERY_RESULT_BACKEND = redis
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "orbit_bench"
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = redis
     settings.LOGGING["root"]["level"] = "WARNING"
@@ -140,17 +144,6 @@ def free_port() -> int:
     if port == 8000:
         return free_port()
     return port
-
-
-def database_recreate(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def database_drop(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def build_world(conversations: int) -> dict:
@@ -498,7 +491,7 @@ def main() -> int:
     if args.conn_max_age is not None:
         os.environ["ORBIT_DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     print(f"creating database {BENCH_DB} (Redis db {args.redis_db}) ...", flush=True)
-    database_recreate(source_url)
+    database_recreate(source_url, BENCH_DB)
     server = None
     try:
         configure_django()
@@ -540,8 +533,7 @@ def main() -> int:
         }
         text = report(results, meta)
         print(text)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"meta": meta, **results}, indent=2) + "\n")
+        write_json(args.json, {"meta": meta, **results})
         print(f"\nresults written to {args.json}")
     finally:
         if server is not None:
@@ -556,13 +548,8 @@ def main() -> int:
             connections.close_all()
         except Exception:  # noqa: BLE001
             pass
-        import redis as redis_lib
-
-        from orbit.embedded import read_env_file
-
-        redis_url = os.environ.get("REDIS_URL") or read_env_file().get("REDIS_URL")
-        redis_lib.Redis.from_url(f"{redis_url}/{args.redis_db}").flushdb()
-        database_drop(source_url)
+        redis_flush(args.redis_db)
+        database_drop(source_url, BENCH_DB)
         print(f"dropped database {BENCH_DB}; flushed Redis db {args.redis_db}")
     return 0
 
