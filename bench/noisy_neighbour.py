@@ -31,12 +31,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from provisioning import admin_connection, percentile, source_database_url, with_database  # noqa: E402
+from bench._common import (  # noqa: E402
+    RESULTS,
+    database_drop,
+    database_recreate,
+    percentile,
+    source_database_url,
+    with_database,
+)
 
 BENCH_DB = "orbit_bench_noisy"
-DEFAULT_JSON = ROOT / "bench" / "results" / "noisy_neighbour.json"
+DEFAULT_JSON = RESULTS / "noisy_neighbour.json"
 AIM_P99_RATIO = 1.10
 
 
@@ -47,17 +53,6 @@ def free_port() -> int:
             port = sock.getsockname()[1]
         if port != 8000:
             return port
-
-
-def database_recreate(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def database_drop(url: str) -> None:
-    with admin_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 SETTINGS = '''
@@ -232,7 +227,7 @@ def main() -> None:
     url = source_database_url()
     bench_url = with_database(url, BENCH_DB)
     load_before = os.getloadavg()
-    database_recreate(url)
+    database_recreate(url, BENCH_DB)
     server = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -263,7 +258,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        database_drop(url)
+        database_drop(url, BENCH_DB)
 
     quiet, noisy = summary(results["quiet"]), summary(results["noisy"])
     a_total = sum(r["a_requests"] for r in raw["noisy"])
