@@ -311,3 +311,36 @@ def contact_read_seq(*, conversation: Conversation) -> int:
 def contact_conversation_count(*, contact: Contact) -> int:
     """How many conversations this contact has had (the contact panel's history line)."""
     return Conversation.objects.filter(contact=contact).count()
+
+
+# --- settings pages (tenant admins) ---------------------------------------------------
+
+
+def _get(queryset: QuerySet, pk) -> object:
+    try:
+        found = queryset.filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise NotFound(queryset.model.__name__.lower())
+    return found
+
+
+def inbox_get(*, inbox_id) -> Inbox:
+    return _get(Inbox.objects.select_related("auto_assign_team").prefetch_related("agents"), inbox_id)
+
+
+def team_get(*, team_id) -> Team:
+    return _get(Team.objects.prefetch_related("members"), team_id)
+
+
+def label_get(*, label_id) -> Label:
+    return _get(Label.objects.all(), label_id)
+
+
+def canned_response_get(*, canned_response_id) -> CannedResponse:
+    return _get(CannedResponse.objects.all(), canned_response_id)
+
+
+def inbox_conversation_count(*, inbox: Inbox) -> int:
+    return Conversation.objects.filter(inbox=inbox).count()
