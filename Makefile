@@ -26,6 +26,7 @@ migrate: services
 
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_chat_demo
 
 run: demo
 	$(PY) -m orbit.run

@@ -38,6 +38,7 @@ def main() -> int:
         f"  Direct customer: http://acme.{base}:{port}/     (owner@acme.example.com / orbit-demo-2026)\n"
         f"  Partner:         http://parceiro.{base}:{port}/ (owner@parceiro.example.com / orbit-demo-2026)\n"
         f"  Partner clients: http://cliente-um.{base}:{port}/, http://cliente-dois.{base}:{port}/\n"
+        f"  Widget test:     http://acme.{base}:{port}/settings/chat/inboxes/ → Site da Acme → Testar widget\n"
         f"  Health:          http://{base}:{port}/readyz\n"
         f"Ctrl-C stops everything.\n",
         flush=True,
