@@ -193,3 +193,12 @@ def test_other_tenant_admin_gets_the_same_404(tenant, other_tenant):
     assert alpha.get(f"/settings/chat/inboxes/{inbox.pk}/", HTTP_HOST=BETA).status_code == 302
     with tenant_context(tenant):
         assert Inbox.objects.get(pk=inbox.pk).name == "Só da Alpha"
+
+
+def test_english(tenant, owner):
+    with tenant_context(tenant):
+        InboxFactory()
+    html = owner.get("/settings/chat/inboxes/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Inboxes" in html and "Teams" in html and "New inbox" in html
+    bad = owner.post("/settings/chat/labels/", {"name": "x", "colour": "red"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Use a colour as #rrggbb" in bad.content.decode()
