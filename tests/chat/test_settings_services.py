@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from chat.models import CannedResponse, Inbox, Label, Team
@@ -16,6 +17,13 @@ from tests.chat.factories import CannedResponseFactory, ConversationFactory, Inb
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _pt_br():
+    """The services' messages are pt-BR source strings; don't depend on what an earlier test activated."""
+    with translation.override("pt-br"):
+        yield
 
 
 def errors(excinfo) -> dict:

@@ -4,6 +4,7 @@ errors with nothing written, tenant isolation by id, the embed snippet and the p
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from chat.models import CannedResponse, Inbox, Label, Team
@@ -196,9 +197,10 @@ def test_other_tenant_admin_gets_the_same_404(tenant, other_tenant):
 
 
 def test_english(tenant, owner):
-    with tenant_context(tenant):
-        InboxFactory()
-    html = owner.get("/settings/chat/inboxes/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Inboxes" in html and "Teams" in html and "New inbox" in html
-    bad = owner.post("/settings/chat/labels/", {"name": "x", "colour": "red"}, HTTP_ACCEPT_LANGUAGE="en")
-    assert "Use a colour as #rrggbb" in bad.content.decode()
+    with translation.override("pt-br"):  # the request activates English; put pt-BR back for the next tests
+        with tenant_context(tenant):
+            InboxFactory()
+        html = owner.get("/settings/chat/inboxes/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Inboxes" in html and "Teams" in html and "New inbox" in html
+        bad = owner.post("/settings/chat/labels/", {"name": "x", "colour": "red"}, HTTP_ACCEPT_LANGUAGE="en")
+        assert "Use a colour as #rrggbb" in bad.content.decode()
