@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import periods, services
 from billing.models import LimitAlert, LimitOverride, Meter, Plan, UsageEvent
+from orbit.lib.admin import ReadOnlyAdminMixin
 
 
 @admin.register(Plan)
@@ -17,15 +18,8 @@ class PlanAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(LimitOverride)

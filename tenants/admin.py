@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from orbit.lib.admin import ReadOnlyAdminMixin
 from tenants.models import Domain, Organization, PoolSchema
 from tenants.services import (
     PARENT_KINDS,
@@ -142,7 +143,7 @@ class OrganizationChangeForm(forms.ModelForm):
 # --- admins -----------------------------------------------------------------------------
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Read-only: domains change through tenants.services (the host cache follows them)."""
 
     model = Domain
@@ -151,15 +152,6 @@ class DomainInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Organization)
@@ -276,33 +268,29 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     # actions: one service call per organization
 
-    @admin.action(description=_("Suspender selecionadas"), permissions=["change"])
-    def suspend_selected(self, request, queryset):
+    @staticmethod
+    def _each(queryset, service) -> int:
         count = 0
         for organization in queryset:
-            organization_suspend(organization=organization)
+            service(organization=organization)
             count += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d organização suspensa.", "%(count)d organizações suspensas.", count) % {"count": count},
-            messages.SUCCESS,
-        )
+        return count
+
+    @admin.action(description=_("Suspender selecionadas"), permissions=["change"])
+    def suspend_selected(self, request, queryset):
+        count = self._each(queryset, organization_suspend)
+        message = ngettext("%(count)d organização suspensa.", "%(count)d organizações suspensas.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
     @admin.action(description=_("Ativar selecionadas"), permissions=["change"])
     def activate_selected(self, request, queryset):
-        count = 0
-        for organization in queryset:
-            organization_activate(organization=organization)
-            count += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d organização ativada.", "%(count)d organizações ativadas.", count) % {"count": count},
-            messages.SUCCESS,
-        )
+        count = self._each(queryset, organization_activate)
+        message = ngettext("%(count)d organização ativada.", "%(count)d organizações ativadas.", count)
+        self.message_user(request, message % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(PoolSchema)
-class PoolSchemaAdmin(admin.ModelAdmin):
+class PoolSchemaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The warm pool, to look at: schemas come and go through tenants.provisioning."""
 
     list_display = ["schema_name", "migration_fingerprint_short", "created_at"]
@@ -312,12 +300,3 @@ class PoolSchemaAdmin(admin.ModelAdmin):
     @admin.display(description=_("migrações"), ordering="migration_fingerprint")
     def migration_fingerprint_short(self, obj):
         return obj.migration_fingerprint[:12]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
