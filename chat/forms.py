@@ -35,6 +35,15 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(None, message)
 
 
+class PeopleField(forms.ModelMultipleChoiceField):
+    """Tenant staff as checkboxes, shown as "Name (e-mail)"."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.name} ({obj.email})" if obj.name else obj.email
+
+
 def _staff_choices():
     return selectors.assignable_agents()
 
@@ -64,11 +73,10 @@ class InboxForm(forms.Form):
         max_value=2160,
         help_text=_("Vazio = nunca."),
     )
-    agents = forms.ModelMultipleChoiceField(
+    agents = PeopleField(
         label=_("Agentes"),
         queryset=Team.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
         help_text=_("Quem atende esta caixa quando não há equipe; ninguém marcado = todos os agentes."),
     )
 
@@ -163,9 +171,7 @@ class TeamForm(forms.Form):
     parent = forms.ModelChoiceField(
         label=_("Dentro de"), queryset=Team.objects.none(), required=False, empty_label=_("— nenhuma (equipe principal) —")
     )
-    members = forms.ModelMultipleChoiceField(
-        label=_("Membros"), queryset=Team.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    members = PeopleField(label=_("Membros"), queryset=Team.objects.none(), required=False)
 
     def __init__(self, *args, team: Team | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -189,7 +189,7 @@
     var text = body.value;
     if (!text.trim()) return;
     body.value = ""; sendText(text);
-    send({ type: "typing", conversation: conv, state: "off" });
+    if (conv) send({ type: "typing", conversation: conv, state: "off" }); // none yet before the first message
   });
   body.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }

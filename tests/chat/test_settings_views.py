@@ -9,9 +9,16 @@ from django_tenants.utils import tenant_context
 
 from chat.models import CannedResponse, Inbox, Label, Team
 from tests.chat.factories import ConversationFactory, InboxFactory, LabelFactory, TeamFactory
-from tests.factories import UserFactory, logged_in, owner_email
+from tests.e2e.conftest import browser, live_server_port, page_factory, screenshot, url  # noqa: F401
+from tests.e2e.test_chat import click_launcher, widget_frame
+from tests.factories import OWNER_PASSWORD, UserFactory, logged_in, owner_email
 
-pytestmark = pytest.mark.django_db
+
+@pytest.fixture(autouse=True)
+def _database(request):
+    """Rolled-back database access, except for the browser test (committed: the live server reads it)."""
+    if "live_db" not in request.fixturenames:
+        request.getfixturevalue("db")
 
 ALPHA, BETA = "alpha.localhost", "beta.localhost"
 PAGES = ["/settings/chat/inboxes/", "/settings/chat/inboxes/new", "/settings/chat/teams/",
@@ -204,3 +211,47 @@ def test_english(tenant, owner):
         assert "Inboxes" in html and "Teams" in html and "New inbox" in html
         bad = owner.post("/settings/chat/labels/", {"name": "x", "colour": "red"}, HTTP_ACCEPT_LANGUAGE="en")
         assert "Use a colour as #rrggbb" in bad.content.decode()
+
+
+def test_browser_admin_creates_an_inbox_and_tries_the_widget(page_factory, url, tenant):  # noqa: F811
+    """In Chromium: an owner creates an inbox through the form, copies the snippet, reveals the
+    secret, opens the preview page on the tenant's own host and sends a message through the widget."""
+    page = page_factory()
+    page.goto(url(ALPHA, "/accounts/login/"))
+    page.fill("#id_username", owner_email("alpha"))
+    page.fill("#id_password", OWNER_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(url(ALPHA, "/settings/chat/inboxes/"))
+    page.wait_for_selector("text=Nenhuma caixa de entrada ainda")
+    page.click("text=Nova caixa de entrada")
+    page.fill("#id_name", "Loja")
+    page.fill("#id_allowed_origins", "https://loja.example.com")
+    page.check("#id_ask_email")
+    page.click("button[type=submit] >> text=Criar caixa de entrada")
+    page.wait_for_selector("#embed-snippet")
+    with tenant_context(tenant):
+        inbox = Inbox.objects.get(name="Loja")
+    snippet = page.inner_text("#embed-snippet")
+    assert snippet == f'<script src="{url(ALPHA, "/widget.js")}" data-inbox="{inbox.public_key}" async></script>'
+    assert page.get_attribute("#hmac-secret", "type") == "password"
+    page.click("button[data-reveal]")
+    assert page.get_attribute("#hmac-secret", "type") == "text"
+    screenshot(page, "chat-settings-inbox")
+    page.goto(url(ALPHA, f"/settings/chat/inboxes/{inbox.pk}/preview"))
+    frame = widget_frame(page)
+    click_launcher(page)
+    frame.wait_for_selector("#w-prechat input[name=email]", state="visible")  # the pre-chat form asks for it
+    frame.fill("#w-prechat input[name=email]", "visitante@example.com")
+    frame.click("#w-prechat button[type=submit]")
+    frame.wait_for_selector("#w-body", state="visible")
+    if frame.is_visible("#w-email"):
+        frame.fill("#w-email", "visitante@example.com")
+    frame.fill("#w-body", "Testando o widget")
+    frame.press("#w-body", "Enter")
+    frame.wait_for_selector(".m-me[data-id]")
+    page.wait_for_timeout(300)
+    assert "must be" not in frame.inner_text("body")  # no error frame (e.g. typing before a conversation)
+    screenshot(page, "chat-settings-widget-preview")
+    with tenant_context(tenant):
+        assert inbox.conversations.get().messages.get().body == "Testando o widget"
