@@ -120,6 +120,8 @@ def app_factory():
 def serve(port: int, workers: int) -> None:
     import uvicorn
 
+    from orbit.run import UVICORN_OPTIONS  # the same options as make run and the Docker image
+
     uvicorn.run(
         "bench.ws_delivery:app_factory",
         factory=True,
@@ -127,10 +129,8 @@ def serve(port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="warning",
-        loop="uvloop",
-        http="httptools",
-        ws="websockets",
         lifespan="off",
+        **UVICORN_OPTIONS,
     )
 
 

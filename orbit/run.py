@@ -14,12 +14,34 @@ from orbit import embedded
 
 BIN = Path(sys.executable).parent
 
+# Every web process's uvicorn options (make run, docker/Dockerfile, bench/ws_delivery.py).
+# Measured with bench/ws_delivery.py: uvloop + httptools; the sans-I/O websockets protocol
+# (no tasks per connection: 39 KB per idle socket against 43 KB with the legacy one, which
+# uvicorn also deprecates); no per-message-deflate (frames are a few hundred bytes, and a
+# negotiated zlib context pair costs tens of KB per socket plus CPU per frame; browsers
+# always negotiate it); 64 KB frames at most (chat's largest frame is 32,000 characters).
+UVICORN_OPTIONS = {
+    "loop": "uvloop",
+    "http": "httptools",
+    "ws": "websockets-sansio",
+    "ws_max_size": 65536,
+    "ws_per_message_deflate": False,
+}
+
+
+def uvicorn_flags() -> list[str]:
+    """UVICORN_OPTIONS as command-line flags."""
+    flags = []
+    for name, value in UVICORN_OPTIONS.items():
+        flags += [f"--{name.replace('_', '-')}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return flags
+
 
 def _commands(port: str, host: str) -> dict[str, list[str]]:
     workers = os.environ.get("ORBIT_WEB_WORKERS", str(os.cpu_count() or 1))
     return {
         "web": [str(BIN / "uvicorn"), "orbit.asgi:application", "--host", host, "--port", port,
-                "--workers", workers, "--proxy-headers", "--no-access-log", "--ws-max-size", "65536"],
+                "--workers", workers, "--proxy-headers", "--no-access-log", *uvicorn_flags()],
         "worker": [str(BIN / "celery"), "-A", "orbit", "worker", "--loglevel", "INFO", "--concurrency", "1"],
         "beat": [str(BIN / "celery"), "-A", "orbit", "beat", "--loglevel", "INFO",
                  "--schedule", str(embedded.VAR / "celerybeat-schedule")],

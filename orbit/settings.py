@@ -252,6 +252,9 @@ BILLING_LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
 # Websocket frames per connection (billing.ratelimit.FrameLimiter defaults).
 BILLING_WS_FRAMES_PER_SECOND = 10.0
 BILLING_WS_FRAME_BURST = 30
+# Cached usage counters fed by hot-path ledger rows (chat messages) are updated in one
+# Redis round trip per this many seconds per process, not one per message (0: at once).
+BILLING_COUNTER_DEFER_SECONDS = 0 if TESTING else float(env("ORBIT_BILLING_COUNTER_DEFER_SECONDS", "0.2"))
 CELERY_BEAT_SCHEDULE |= {
     "billing-meters-recompute": {"task": "billing.tasks.meters_recompute_open", "schedule": 300.0},
     "billing-periods-advance": {"task": "billing.tasks.periods_advance", "schedule": 900.0},

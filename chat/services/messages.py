@@ -4,7 +4,9 @@ The seq bump and the insert are one statement: `UPDATE conversation SET last_seq
 last_seq + 1 … RETURNING` takes the conversation's row lock, so concurrent senders queue
 on it and seqs are dense and in commit order; the insert rides on the same statement and
 `ON CONFLICT (conversation, client_id) DO NOTHING` makes a resend return the original
-(the transaction is rolled back so the bump never leaves a gap)."""
+(the transaction is rolled back so the bump never leaves a gap). The message's usage-ledger
+row rides on the same statement too (billing.meters.keyed_insert): one round trip, and the
+count commits or rolls back with the message, exactly once per message."""
 
 from __future__ import annotations
 
@@ -53,18 +55,31 @@ WITH bump AS (
            first_reply_at = CASE WHEN %(is_reply)s AND first_reply_at IS NULL THEN %(now)s ELSE first_reply_at END
      WHERE id = %(conversation)s
  RETURNING id, last_seq
+), ins AS (
+    INSERT INTO {msg} (conversation_id, seq, sender_type, sender_user_id, body, is_private, client_id, created_at)
+    SELECT bump.id, bump.last_seq, %(sender_type)s, %(sender_user)s, %(body)s, %(is_private)s, %(client_id)s, %(now)s
+      FROM bump
+    ON CONFLICT (conversation_id, client_id) DO NOTHING
+    RETURNING id, seq
+), metered AS (
+    {usage}
 )
-INSERT INTO {msg} (conversation_id, seq, sender_type, sender_user_id, body, is_private, client_id, created_at)
-SELECT bump.id, bump.last_seq, %(sender_type)s, %(sender_user)s, %(body)s, %(is_private)s, %(client_id)s, %(now)s
-  FROM bump
-ON CONFLICT (conversation_id, client_id) DO NOTHING
-RETURNING id, seq
+SELECT ins.id, ins.seq, (SELECT count(*) FROM metered) FROM ins
 """
+_sql_cache: dict[tuple[str, str], str] = {}
 
 
-def _sql() -> str:
-    qn = connection.ops.quote_name
-    return _SEND_SQL.format(conv=qn(Conversation._meta.db_table), msg=qn(Message._meta.db_table))
+def _sql(usage_sql: str) -> str:
+    """The statement for this schema's tables (the ledger part is the same for every tenant)."""
+    key = (connection.schema_name, usage_sql)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        sql = _SEND_SQL.format(conv=qn(Conversation._meta.db_table), msg=qn(Message._meta.db_table), usage=usage_sql)
+        if len(_sql_cache) > 64:
+            _sql_cache.clear()
+        _sql_cache[key] = sql
+    return sql
 
 
 def _sender(sender, sender_type: str | None) -> tuple[str, object | None, int | None]:
@@ -114,12 +129,14 @@ def message_send(
     client_id = parse_client_id(client_id)
     now = timezone.now()
     is_reply = kind in (Message.Sender.AGENT, Message.Sender.BOT) and not is_private
+    meter = usage.message_meter(now=now)
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(
-                    _sql(),
+                    _sql(meter.sql),
                     {
+                        **meter.params,
                         "now": now,
                         "is_reply": is_reply,
                         "conversation": conversation.pk,
@@ -133,6 +150,7 @@ def message_send(
                 row = cursor.fetchone()
             if row is None:
                 raise _Duplicate
+            meter.inserted(row[2])
             message = Message(
                 pk=row[0],
                 conversation_id=conversation.pk,
@@ -158,7 +176,6 @@ def message_send(
             if stored:
                 Attachment.objects.bulk_create(stored)
                 usage.record_storage_total(attachment_id=stored[-1].pk)
-            usage.record_message(message_id=message.pk)
             conversation.last_seq = message.seq
             conversation.last_activity_at = now
             _publish_new(conversation, message, stored, contact_id=contact_id)

@@ -60,6 +60,13 @@ def record_message(*, message_id: int) -> None:
     meters.record(organization=org, metric=metrics.MESSAGE, idempotency_key=f"msg:{org.pk}:{message_id}")
 
 
+def message_meter(*, now):
+    """The message's ledger row, for message_send's own statement (one row per stored message,
+    keyed like record_message)."""
+    org = organization()
+    return meters.keyed_insert(organization=org, metric=metrics.MESSAGE, key_prefix=f"msg:{org.pk}:", source="ins", now=now)
+
+
 def record_storage(*, total_bytes: int, attachment_id: int) -> None:
     """storage_bytes is a gauge: the reading is the tenant's total after this upload."""
     org = organization()

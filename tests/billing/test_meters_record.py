@@ -133,3 +133,75 @@ def test_concurrent_writers_on_the_same_keys_count_once(live_db, tenant):
     assert sum(results) == expected
     assert ledger_count(tenant, metric="message") == expected
     assert limits.current_usage(organization=tenant, metric="message") == expected
+
+
+# --- keyed_insert: the ledger row in the caller's own statement (chat's message hot path) ---
+
+
+def _keyed_statement(tenant, ids, prefix, now):
+    meter = meters.keyed_insert(organization=tenant, metric="message", key_prefix=prefix, source="src", now=now)
+    values = ", ".join(f"({int(i)})" for i in ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH src(id) AS (VALUES {values}), metered AS ({meter.sql}) SELECT (SELECT count(*) FROM metered)",
+            meter.params,
+        )
+        count = cursor.fetchone()[0]
+    meter.inserted(count)
+    return count
+
+
+def test_keyed_insert_records_one_row_per_source_row_once(db, tenant, on_commit):
+    from billing import limits
+
+    assert limits.current_usage(organization=tenant, metric="message") == 0  # warm the counter
+    prefix = new_key("msg") + ":"
+    now = timezone.now()
+    with on_commit():
+        assert _keyed_statement(tenant, [1, 2, 3], prefix, now) == 3
+    with on_commit():
+        assert _keyed_statement(tenant, [2, 3, 4], prefix, now) == 1  # 2 and 3 were there
+    keys = sorted(UsageEvent.objects.filter(idempotency_key__startswith=prefix).values_list("idempotency_key", flat=True))
+    assert keys == [f"{prefix}{i}" for i in (1, 2, 3, 4)]
+    event = UsageEvent.objects.get(idempotency_key=f"{prefix}1")
+    assert (event.organization_id, event.metric, event.quantity) == (tenant.pk, "message", 1)
+    assert event.period == periods.attributed_period(ingested_at=now)
+    assert cached(tenant, "message") == 4  # BILLING_COUNTER_DEFER_SECONDS is 0 in tests: at once
+
+
+def test_keyed_insert_rolls_back_with_the_caller(db, tenant, on_commit):
+    prefix = new_key("msg") + ":"
+    with on_commit(), pytest.raises(RuntimeError), transaction.atomic():
+        _keyed_statement(tenant, [1], prefix, timezone.now())
+        raise RuntimeError
+    assert not UsageEvent.objects.filter(idempotency_key__startswith=prefix).exists()
+
+
+def test_keyed_insert_validates(db, tenant):
+    with pytest.raises(meters.RecordError):
+        meters.keyed_insert(organization=tenant, metric="nope", key_prefix="m:", source="src", now=timezone.now())
+    with pytest.raises(meters.RecordError):
+        meters.keyed_insert(organization=tenant, metric="message", key_prefix=" ", source="src", now=timezone.now())
+    with pytest.raises(meters.RecordError):
+        meters.keyed_insert(organization=None, metric="message", key_prefix="m:", source="src", now=timezone.now())
+
+
+def test_deferred_counter_updates_are_coalesced_into_one_flush(db, tenant, on_commit, settings):
+    from billing import limits
+
+    settings.BILLING_COUNTER_DEFER_SECONDS = 60  # the timer never fires during the test
+    assert limits.current_usage(organization=tenant, metric="message") == 0
+    prefix = new_key("msg") + ":"
+    try:
+        for i in range(5):
+            with on_commit():
+                _keyed_statement(tenant, [i], prefix, timezone.now())
+        assert cached(tenant, "message") == 0  # not yet: one Redis round trip per flush, not per message
+        assert meters.flush_deferred() == 1  # one (organization, metric, period) row
+        assert cached(tenant, "message") == 5
+        assert meters.flush_deferred() == 0
+    finally:
+        timer = meters._flush_timer
+        if timer is not None:
+            timer.cancel()
+        meters.flush_deferred()

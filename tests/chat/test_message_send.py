@@ -184,3 +184,28 @@ def test_the_hot_path_reference_has_the_right_columns(conversation, agent):
         assert (found.pk, found.inbox_id, found.contact_id, found.assignee_id, found.team_id, found.status, found.last_seq) == (
             conversation.pk, conversation.inbox_id, conversation.contact_id, agent.pk, None, "pending", 1
         )
+
+
+def test_a_rolled_back_message_leaves_no_usage(conversation, agent):
+    from django.db import transaction
+
+    from billing.models import UsageEvent
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.message_send(conversation=conversation, sender=agent, body="a", client_id=new_client_id())
+        raise RuntimeError
+    assert not Message.objects.filter(conversation=conversation).exists()
+    assert not UsageEvent.objects.filter(metric="message").exists()
+
+
+def test_message_and_its_usage_are_one_statement(conversation, agent):
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.models import UsageEvent
+
+    services.message_send(conversation=conversation, sender=agent, body="warm", client_id=new_client_id())
+    with CaptureQueriesContext(connection) as captured:
+        m, _ = services.message_send(conversation=conversation, sender=agent, body="a", client_id=new_client_id())
+    statements = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+    assert len(statements) == 1, statements
+    assert UsageEvent.objects.filter(idempotency_key=f"msg:{connection.tenant.pk}:{m.pk}").count() == 1
