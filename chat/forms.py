@@ -169,7 +169,10 @@ class InboxForm(forms.Form):
 class TeamForm(forms.Form):
     name = forms.CharField(label=_("Nome"), max_length=100)
     parent = forms.ModelChoiceField(
-        label=_("Dentro de"), queryset=Team.objects.none(), required=False, empty_label=_("— nenhuma (equipe principal) —")
+        label=_("Dentro de"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("— nenhuma (equipe principal) —"),
     )
     members = PeopleField(label=_("Membros"), queryset=Team.objects.none(), required=False)
 
@@ -195,6 +198,8 @@ class LabelForm(forms.Form):
 
 class CannedResponseForm(forms.Form):
     shortcut = forms.CharField(
-        label=_("Atalho"), max_length=51, help_text=_("Digite /atalho no compositor. Letras minúsculas, números, - e _.")
+        label=_("Atalho"),
+        max_length=51,
+        help_text=_("Digite /atalho no compositor. Letras minúsculas, números, - e _."),
     )
     text = forms.CharField(label=_("Texto"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from accounts.services import audit_record
 from chat.models import CannedResponse, Inbox, Label, Team
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -32,6 +33,11 @@ _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 _UNSET: Any = object()
+
+
+def _audit(action: str, actor, target: str) -> None:
+    """Every change lands in the tenant's audit log (a partner's support identity included)."""
+    audit_record(action=f"chat.{action}", actor=actor, target=target)
 
 
 def _refuse(field: str, message: str) -> ValidationError:
@@ -233,6 +239,7 @@ def inbox_create(
     auto_assign_team: Team | None = None,
     auto_resolve_after: dt.timedelta | None = None,
     agents: Iterable = (),
+    actor=None,
 ) -> Inbox:
     values = _inbox_values(
         {
@@ -250,7 +257,9 @@ def inbox_create(
             "agents": agents,
         }
     )
-    return _inbox_write(Inbox(), values)
+    inbox = _inbox_write(Inbox(), values)
+    _audit("inbox.create", actor, inbox.name)
+    return inbox
 
 
 @transaction.atomic
@@ -269,6 +278,7 @@ def inbox_update(
     auto_assign_team: Team | None = _UNSET,
     auto_resolve_after: dt.timedelta | None = _UNSET,
     agents: Iterable = _UNSET,
+    actor=None,
 ) -> Inbox:
     """Change the given fields only; the rest stay as they are."""
     values = _inbox_values(
@@ -289,12 +299,13 @@ def inbox_update(
     )
     locked = Inbox.objects.select_for_update().get(pk=inbox.pk)
     _inbox_write(locked, values)
+    _audit("inbox.update", actor, locked.name)
     inbox.refresh_from_db()
     return inbox
 
 
 @transaction.atomic
-def inbox_delete(*, inbox: Inbox) -> None:
+def inbox_delete(*, inbox: Inbox, actor=None) -> None:
     """Only an inbox that never had a conversation: history is never deleted by accident.
 
     The row lock conflicts with the key-share lock a new conversation's insert takes, so none
@@ -303,9 +314,8 @@ def inbox_delete(*, inbox: Inbox) -> None:
     if locked is None:
         return
     if locked.conversations.exists():
-        raise ValidationError(
-            _("Esta caixa de entrada tem conversas e não pode ser excluída.")
-        )
+        raise ValidationError(_("Esta caixa de entrada tem conversas e não pode ser excluída."))
+    _audit("inbox.delete", actor, locked.name)
     locked.delete()
 
 
@@ -329,18 +339,19 @@ def _parent(team: Team | None, parent: Team | None) -> Team | None:
 
 
 @transaction.atomic
-def team_create(*, name: str, parent: Team | None = None, members: Iterable = ()) -> Team:
+def team_create(*, name: str, parent: Team | None = None, members: Iterable = (), actor=None) -> Team:
     name = _text(name, field="name", max_length=100)
     parent = _parent(None, parent)
     members = _staff(members, "members")
     team = Team.objects.create(name=name, parent=parent)
     team.members.set(members)
+    _audit("team.create", actor, team.name)
     return team
 
 
 @transaction.atomic
 def team_update(
-    *, team: Team, name: str = _UNSET, parent: Team | None = _UNSET, members: Iterable = _UNSET
+    *, team: Team, name: str = _UNSET, parent: Team | None = _UNSET, members: Iterable = _UNSET, actor=None
 ) -> Team:
     locked = Team.objects.select_for_update().get(pk=team.pk)
     errors: dict[str, list] = {}
@@ -365,17 +376,19 @@ def team_update(
     locked.save()
     if new_members is not None:
         locked.members.set(new_members)
+    _audit("team.update", actor, locked.name)
     team.refresh_from_db()
     return team
 
 
 @transaction.atomic
-def team_delete(*, team: Team) -> None:
+def team_delete(*, team: Team, actor=None) -> None:
     """Subteams move up to this team's parent; conversations and inboxes just lose the team."""
     locked = Team.objects.select_for_update().filter(pk=team.pk).first()
     if locked is None:
         return
     Team.objects.filter(parent=locked).update(parent=locked.parent_id)
+    _audit("team.delete", actor, locked.name)
     locked.delete()
 
 
@@ -411,20 +424,25 @@ def _unique_save(instance, field: str, message: str):
 
 
 @transaction.atomic
-def label_create(*, name: str, colour: str = "#6b7280") -> Label:
+def label_create(*, name: str, colour: str = "#6b7280", actor=None) -> Label:
     name, colour = _label_values(None, name, colour)
-    return _unique_save(Label(name=name, colour=colour), "name", _("Já existe uma etiqueta com esse nome."))
+    label = _unique_save(Label(name=name, colour=colour), "name", _("Já existe uma etiqueta com esse nome."))
+    _audit("label.create", actor, label.name)
+    return label
 
 
 @transaction.atomic
-def label_update(*, label: Label, name: str, colour: str) -> Label:
+def label_update(*, label: Label, name: str, colour: str, actor=None) -> Label:
     label.name, label.colour = _label_values(label, name, colour)
-    return _unique_save(label, "name", _("Já existe uma etiqueta com esse nome."))
+    _unique_save(label, "name", _("Já existe uma etiqueta com esse nome."))
+    _audit("label.update", actor, label.name)
+    return label
 
 
 @transaction.atomic
-def label_delete(*, label: Label) -> None:
-    Label.objects.filter(pk=label.pk).delete()
+def label_delete(*, label: Label, actor=None) -> None:
+    if Label.objects.filter(pk=label.pk).delete()[0]:
+        _audit("label.delete", actor, label.name)
 
 
 # --- canned responses -----------------------------------------------------------------
@@ -451,19 +469,24 @@ def _canned_values(instance: CannedResponse | None, shortcut: str, text: str) ->
 
 
 @transaction.atomic
-def canned_response_create(*, shortcut: str, text: str) -> CannedResponse:
+def canned_response_create(*, shortcut: str, text: str, actor=None) -> CannedResponse:
     shortcut, text = _canned_values(None, shortcut, text)
-    return _unique_save(
+    canned = _unique_save(
         CannedResponse(shortcut=shortcut, text=text), "shortcut", _("Já existe uma resposta pronta com esse atalho.")
     )
+    _audit("canned_response.create", actor, canned.shortcut)
+    return canned
 
 
 @transaction.atomic
-def canned_response_update(*, canned_response: CannedResponse, shortcut: str, text: str) -> CannedResponse:
+def canned_response_update(*, canned_response: CannedResponse, shortcut: str, text: str, actor=None) -> CannedResponse:
     canned_response.shortcut, canned_response.text = _canned_values(canned_response, shortcut, text)
-    return _unique_save(canned_response, "shortcut", _("Já existe uma resposta pronta com esse atalho."))
+    _unique_save(canned_response, "shortcut", _("Já existe uma resposta pronta com esse atalho."))
+    _audit("canned_response.update", actor, canned_response.shortcut)
+    return canned_response
 
 
 @transaction.atomic
-def canned_response_delete(*, canned_response: CannedResponse) -> None:
-    CannedResponse.objects.filter(pk=canned_response.pk).delete()
+def canned_response_delete(*, canned_response: CannedResponse, actor=None) -> None:
+    if CannedResponse.objects.filter(pk=canned_response.pk).delete()[0]:
+        _audit("canned_response.delete", actor, canned_response.shortcut)

@@ -58,9 +58,7 @@ def index(request):
 
 @admin_required
 def inboxes(request):
-    return render(
-        request, "chat/settings/inboxes.html", {"inboxes": selectors.inbox_list(), "section": "chat_inboxes"}
-    )
+    return render(request, "chat/settings/inboxes.html", {"inboxes": selectors.inbox_list(), "section": "chat_inboxes"})
 
 
 @admin_required
@@ -68,7 +66,10 @@ def inbox_new(request):
     if request.method == "POST":
         form = InboxForm(request.POST)
         created = {}
-        if _save(form, lambda: created.setdefault("inbox", services.inbox_create(**form.service_arguments()))):
+        if _save(
+            form,
+            lambda: created.setdefault("inbox", services.inbox_create(**form.service_arguments(), actor=request.user)),
+        ):
             flash.success(request, _("Caixa de entrada criada. Copie o código abaixo para o seu site."))
             return redirect("chat:settings_inbox", inbox_id=created["inbox"].pk)
     else:
@@ -81,7 +82,7 @@ def inbox_edit(request, inbox_id: int):
     inbox = _found(selectors.inbox_get, inbox_id=inbox_id)
     if request.method == "POST":
         form = InboxForm(request.POST)
-        if _save(form, lambda: services.inbox_update(inbox=inbox, **form.service_arguments())):
+        if _save(form, lambda: services.inbox_update(inbox=inbox, **form.service_arguments(), actor=request.user)):
             flash.success(request, _("Caixa de entrada salva."))
             return redirect("chat:settings_inbox", inbox_id=inbox.pk)
     else:
@@ -103,7 +104,7 @@ def inbox_edit(request, inbox_id: int):
 def inbox_delete(request, inbox_id: int):
     inbox = _found(selectors.inbox_get, inbox_id=inbox_id)
     try:
-        services.inbox_delete(inbox=inbox)
+        services.inbox_delete(inbox=inbox, actor=request.user)
     except ValidationError as error:
         for message in error.messages:
             flash.error(request, message)
@@ -125,7 +126,7 @@ def inbox_preview(request, inbox_id: int):
 @admin_required
 def teams(request):
     form = TeamForm(request.POST or None)
-    if request.method == "POST" and _save(form, lambda: services.team_create(**form.cleaned_data)):
+    if request.method == "POST" and _save(form, lambda: services.team_create(**form.cleaned_data, actor=request.user)):
         flash.success(request, _("Equipe criada."))
         return redirect("chat:settings_teams")
     context = {"teams": selectors.team_list().select_related("parent"), "form": form, "section": "chat_teams"}
@@ -137,18 +138,20 @@ def team_edit(request, team_id: int):
     team = _found(selectors.team_get, team_id=team_id)
     if request.method == "POST":
         form = TeamForm(request.POST, team=team)
-        if _save(form, lambda: services.team_update(team=team, **form.cleaned_data)):
+        if _save(form, lambda: services.team_update(team=team, **form.cleaned_data, actor=request.user)):
             flash.success(request, _("Equipe salva."))
             return redirect("chat:settings_teams")
     else:
         form = TeamForm(initial=TeamForm.initial_from(team), team=team)
-    return _render(request, "chat/settings/team_form.html", {"form": form, "team": team, "section": "chat_teams"}, form=form)
+    return _render(
+        request, "chat/settings/team_form.html", {"form": form, "team": team, "section": "chat_teams"}, form=form
+    )
 
 
 @admin_required
 @require_POST
 def team_delete(request, team_id: int):
-    services.team_delete(team=_found(selectors.team_get, team_id=team_id))
+    services.team_delete(team=_found(selectors.team_get, team_id=team_id), actor=request.user)
     flash.success(request, _("Equipe excluída."))
     return redirect("chat:settings_teams")
 
@@ -159,7 +162,7 @@ def team_delete(request, team_id: int):
 @admin_required
 def labels(request):
     form = LabelForm(request.POST or None)
-    if request.method == "POST" and _save(form, lambda: services.label_create(**form.cleaned_data)):
+    if request.method == "POST" and _save(form, lambda: services.label_create(**form.cleaned_data, actor=request.user)):
         flash.success(request, _("Etiqueta criada."))
         return redirect("chat:settings_labels")
     context = {"labels": selectors.label_list(), "form": form, "section": "chat_labels"}
@@ -171,7 +174,7 @@ def label_edit(request, label_id: int):
     label = _found(selectors.label_get, label_id=label_id)
     if request.method == "POST":
         form = LabelForm(request.POST)
-        if _save(form, lambda: services.label_update(label=label, **form.cleaned_data)):
+        if _save(form, lambda: services.label_update(label=label, **form.cleaned_data, actor=request.user)):
             flash.success(request, _("Etiqueta salva."))
             return redirect("chat:settings_labels")
     else:
@@ -183,7 +186,7 @@ def label_edit(request, label_id: int):
 @admin_required
 @require_POST
 def label_delete(request, label_id: int):
-    services.label_delete(label=_found(selectors.label_get, label_id=label_id))
+    services.label_delete(label=_found(selectors.label_get, label_id=label_id), actor=request.user)
     flash.success(request, _("Etiqueta excluída."))
     return redirect("chat:settings_labels")
 
@@ -194,7 +197,9 @@ def label_delete(request, label_id: int):
 @admin_required
 def canned_responses(request):
     form = CannedResponseForm(request.POST or None)
-    if request.method == "POST" and _save(form, lambda: services.canned_response_create(**form.cleaned_data)):
+    if request.method == "POST" and _save(
+        form, lambda: services.canned_response_create(**form.cleaned_data, actor=request.user)
+    ):
         flash.success(request, _("Resposta pronta criada."))
         return redirect("chat:settings_canned")
     context = {"responses": selectors.canned_responses(), "form": form, "section": "chat_canned"}
@@ -206,7 +211,10 @@ def canned_response_edit(request, canned_response_id: int):
     canned = _found(selectors.canned_response_get, canned_response_id=canned_response_id)
     if request.method == "POST":
         form = CannedResponseForm(request.POST)
-        if _save(form, lambda: services.canned_response_update(canned_response=canned, **form.cleaned_data)):
+        if _save(
+            form,
+            lambda: services.canned_response_update(canned_response=canned, **form.cleaned_data, actor=request.user),
+        ):
             flash.success(request, _("Resposta pronta salva."))
             return redirect("chat:settings_canned")
     else:
@@ -219,6 +227,6 @@ def canned_response_edit(request, canned_response_id: int):
 @require_POST
 def canned_response_delete(request, canned_response_id: int):
     canned = _found(selectors.canned_response_get, canned_response_id=canned_response_id)
-    services.canned_response_delete(canned_response=canned)
+    services.canned_response_delete(canned_response=canned, actor=request.user)
     flash.success(request, _("Resposta pronta excluída."))
     return redirect("chat:settings_canned")

@@ -194,5 +194,8 @@ def test_seed_chat_demo_is_idempotent(tenant):
         assert inbox.allowed_origins == ["http://localhost:8000", f"http://{tenant.slug}.localhost:8000"]
         team = Team.objects.get()
         assert team.name == "Suporte" and inbox.auto_assign_team == team
-        assert sorted(team.members.values_list("email", flat=True)) == ["ana@acme.example.com", "bruno@acme.example.com"]
+        assert sorted(team.members.values_list("email", flat=True)) == [
+            "ana@acme.example.com",
+            "bruno@acme.example.com",
+        ]
         assert Label.objects.count() == 3 and CannedResponse.objects.count() == 2

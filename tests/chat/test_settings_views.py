@@ -7,6 +7,7 @@ import pytest
 from django.utils import translation
 from django_tenants.utils import tenant_context
 
+from accounts.models import AuditEntry
 from chat.models import CannedResponse, Inbox, Label, Team
 from tests.chat.factories import ConversationFactory, InboxFactory, LabelFactory, TeamFactory
 from tests.e2e.conftest import browser, live_server_port, page_factory, screenshot, url  # noqa: F401
@@ -20,9 +21,15 @@ def _database(request):
     if "live_db" not in request.fixturenames:
         request.getfixturevalue("db")
 
+
 ALPHA, BETA = "alpha.localhost", "beta.localhost"
-PAGES = ["/settings/chat/inboxes/", "/settings/chat/inboxes/new", "/settings/chat/teams/",
-         "/settings/chat/labels/", "/settings/chat/canned/"]
+PAGES = [
+    "/settings/chat/inboxes/",
+    "/settings/chat/inboxes/new",
+    "/settings/chat/teams/",
+    "/settings/chat/labels/",
+    "/settings/chat/canned/",
+]
 
 
 def inbox_post(**overrides) -> dict:
@@ -31,8 +38,12 @@ def inbox_post(**overrides) -> dict:
         "greeting": "Olá!",
         "allowed_origins": "https://www.exemplo.com.br\nhttp://localhost:8000",
         "time_zone": "America/Sao_Paulo",
-        "mon_open": "on", "mon_start": "09:00", "mon_end": "18:00",
-        "ask_email": "on", "require_email": "on", "ask_name": "on",
+        "mon_open": "on",
+        "mon_start": "09:00",
+        "mon_end": "18:00",
+        "ask_email": "on",
+        "require_email": "on",
+        "ask_name": "on",
         "auto_assign": "on",
         "auto_assign_capacity": "4",
         "auto_resolve_hours": "12",
@@ -68,9 +79,12 @@ def test_create_inbox_then_snippet_secret_and_preview(tenant, owner):
         assert [(f["name"], f["required"]) for f in inbox.prechat_fields] == [("name", False), ("email", True)]
         assert inbox.auto_assign_capacity == 4 and inbox.auto_resolve_after.total_seconds() == 12 * 3600
     assert response["Location"] == f"/settings/chat/inboxes/{inbox.pk}/"
+    with tenant_context(tenant):
+        entry = AuditEntry.objects.get(action="chat.inbox.create")
+        assert (entry.actor_email, entry.target) == (owner_email("alpha"), "Site")
     html = owner.get(response["Location"]).content.decode()
     assert (
-        f'&lt;script src=&quot;http://{ALPHA}/widget.js&quot; data-inbox=&quot;{inbox.public_key}&quot; async&gt;'
+        f"&lt;script src=&quot;http://{ALPHA}/widget.js&quot; data-inbox=&quot;{inbox.public_key}&quot; async&gt;"
         "&lt;/script&gt;" in html
     )
     assert f'type="password" readonly value="{inbox.hmac_secret}"' in html and "hmac.new(" in html
@@ -189,8 +203,12 @@ def test_other_tenant_admin_gets_the_same_404(tenant, other_tenant):
     beta = logged_in(BETA, owner_email("beta"))
     missing = beta.get("/settings/chat/inboxes/999999/")
     assert missing.status_code == 404
-    for page in [f"/settings/chat/inboxes/{inbox.pk}/", f"/settings/chat/inboxes/{inbox.pk}/preview",
-                 f"/settings/chat/teams/{team.pk}/", f"/settings/chat/labels/{label.pk}/"]:
+    for page in [
+        f"/settings/chat/inboxes/{inbox.pk}/",
+        f"/settings/chat/inboxes/{inbox.pk}/preview",
+        f"/settings/chat/teams/{team.pk}/",
+        f"/settings/chat/labels/{label.pk}/",
+    ]:
         response = beta.get(page)
         assert response.status_code == 404 and response.content == missing.content, page
     assert beta.post(f"/settings/chat/inboxes/{inbox.pk}/", inbox_post(name="Roubada")).status_code == 404
