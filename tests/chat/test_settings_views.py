@@ -63,6 +63,8 @@ def test_pages_render_with_empty_states_and_tabs(owner):
         assert response.status_code == 200, page
         html = response.content.decode()
         assert 'href="/settings/chat/teams/"' in html and 'href="/settings/agents/"' in html
+        assert '<a href="/settings/" aria-current="page">' in html  # the top nav's "Configurações"
+        assert '<a href="/inbox/" aria-current="page">' not in html
     assert "Nenhuma caixa de entrada ainda" in owner.get("/settings/chat/inboxes/").content.decode()
     assert "Nenhuma equipe ainda" in owner.get("/settings/chat/teams/").content.decode()
     # the tenants' own settings pages show chat's tabs too
@@ -273,3 +275,13 @@ def test_browser_admin_creates_an_inbox_and_tries_the_widget(page_factory, url, 
     screenshot(page, "chat-settings-widget-preview")
     with tenant_context(tenant):
         assert inbox.conversations.get().messages.get().body == "Testando o widget"
+    page.goto(url(ALPHA, "/settings/chat/teams/"))
+    page.fill("#id_name", "Suporte")
+    page.click("button[type=submit] >> text=Criar equipe")
+    page.wait_for_selector("td >> text=Suporte")
+    screenshot(page, "chat-settings-teams")
+    page.goto(url(ALPHA, "/settings/chat/labels/"))
+    page.fill("#id_name", "vip")
+    page.click("button[type=submit] >> text=Criar etiqueta")
+    page.wait_for_selector("td >> text=vip")
+    screenshot(page, "chat-settings-labels")
