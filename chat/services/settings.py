@@ -56,6 +56,10 @@ def clean_origin(value: str) -> str:
     except ValueError:
         raise ValueError(value) from None
     host = (parts.hostname or "").lower()
+    try:  # browsers send IDN hosts in punycode
+        host = host.encode("idna").decode("ascii") if host and not host.isascii() else host
+    except UnicodeError:
+        raise ValueError(value) from None
     if (
         parts.scheme.lower() not in ("http", "https")
         or not host

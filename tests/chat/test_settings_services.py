@@ -35,7 +35,13 @@ def test_inbox_create_everything(in_tenant, agent):
     inbox = services.inbox_create(
         name="  Site  ",
         greeting="Oi",
-        allowed_origins=["https://WWW.Exemplo.com.br/", "http://localhost:8000", "", "https://www.exemplo.com.br"],
+        allowed_origins=[
+            "https://WWW.Exemplo.com.br/",
+            "http://localhost:8000",
+            "",
+            "https://www.exemplo.com.br",
+            "https://café.com.br",
+        ],
         business_hours={"mon": [["09:00", "18:00"]], "sat": [["09:00", "12:00"]]},
         time_zone="America/Manaus",
         prechat_fields=[{"name": "email", "required": True}, {"name": "name"}],
@@ -48,7 +54,11 @@ def test_inbox_create_everything(in_tenant, agent):
     )
     inbox.refresh_from_db()
     assert inbox.name == "Site"
-    assert inbox.allowed_origins == ["https://www.exemplo.com.br", "http://localhost:8000"]
+    assert inbox.allowed_origins == [
+        "https://www.exemplo.com.br",
+        "http://localhost:8000",
+        "https://xn--caf-dma.com.br",
+    ]
     assert inbox.business_hours == {"mon": [["09:00", "18:00"]], "sat": [["09:00", "12:00"]]}
     assert [f["name"] for f in inbox.prechat_fields] == ["name", "email"]
     assert inbox.prechat_fields[1] == {"name": "email", "label": "E-mail", "type": "email", "required": True}
