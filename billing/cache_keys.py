@@ -34,3 +34,11 @@ def alert_raised(*, organization_id: int, metric: str, period: dt.date, level: s
 def ratelimit_value(*, schema: str, scope: str, ident: str = "") -> str:
     """The value django-ratelimit hashes (with its group, rate and window) into its key."""
     return f"{schema}|{scope}|{ident}"
+
+
+def ratelimit_counter(*, schema: str, scope: str, ident: str = "", policy: str, quota: int, window: int,
+                      window_end: int) -> str:
+    """One rate-limit window's counter: tenant schema, scope (api, widget, login-ip,
+    login-account), ident (visitor IP, account), the policy and its rate, and the end of
+    the fixed window it counts (so a new window is a new key)."""
+    return f"billing:rl:{schema}|{scope}|{ident}:{policy}:{quota}/{window}s:{window_end}"

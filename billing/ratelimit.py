@@ -1,4 +1,4 @@
-"""Rate limits per tenant and plan (django-ratelimit on the shared Redis cache) and the
+"""Rate limits per tenant and plan (fixed windows on the shared Redis cache) and the
 websocket frame limiter.
 
 `RateLimitMiddleware` (settings.MIDDLEWARE, right after the tenant routing middleware):
@@ -9,25 +9,45 @@ websocket frame limiter.
 * login      — POSTs to BILLING_LOGIN_PATHS, per tenant and account (the submitted
                username) and per tenant and IP.
 
-Every key carries the tenant's schema explicitly (billing.cache_keys.ratelimit_value).
+Under ASGI the API and widget rules are applied before Django is entered
+(orbit.edge.RateLimitEdge, with `check_async`); the middleware then only handles what the
+edge did not count (login, the test client, a request the edge let through uncounted).
+
+All the windows of a request are counted in ONE Redis round trip (a Lua script: INCR +
+EXPIRE per window, stopping at the first window that refuses, as django-ratelimit's
+fixed windows did: same jitter, same `count > quota` rule). Every key is built in
+billing.cache_keys.ratelimit_counter with the tenant's schema. A Redis error fails open
+(settings.RATELIMIT_FAIL_OPEN).
+
 A refusal is a 429 with Retry-After, RateLimit and RateLimit-Policy headers (IETF
 draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy: "minute";q=300;w=60, "burst";q=60;w=10`,
-`RateLimit: "burst";r=0;t=7`); allowed API responses carry the same headers."""
+`RateLimit: "burst";r=0;t=7`), built without templates or queries; allowed API responses
+carry the same headers."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
+import weakref
+import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django_ratelimit.core import _split_rate, get_usage
+from django_ratelimit.core import _split_rate
 
 from billing import cache_keys, selectors
 
+log = logging.getLogger(__name__)
+
 API_PREFIX = "/api/"
 WIDGET_PREFIXES = ("/widget/", "/api/widget/")  # before /api/: visitors are limited per IP
+EDGE_PREFIXES = (API_PREFIX, "/widget/")  # what orbit.edge counts before Django
+SCOPE_COUNTED = "orbit.ratelimit.counted"  # ASGI scope flag: the edge already counted this request
 
 
 def _login_paths() -> tuple[str, ...]:
@@ -37,17 +57,24 @@ def _login_paths() -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Rule:
     name: str  # the policy name in the headers
-    group: str  # django-ratelimit group
-    value: str  # carries the tenant
-    rate: str  # "300/60s"
+    schema: str  # the tenant, in every key
+    scope: str  # api, widget, login-ip, login-account
+    ident: str  # visitor IP, account, or ""
+    quota: int
+    window: int  # seconds
 
-    @property
-    def quota(self) -> int:
-        return _split_rate(self.rate)[0]
+    def window_end(self, now: int) -> int:
+        """End of the current fixed window, with a per-key jitter (django-ratelimit's rule)."""
+        if self.window == 1:
+            return now
+        value = cache_keys.ratelimit_value(schema=self.schema, scope=self.scope, ident=self.ident)
+        end = now - (now % self.window) + (zlib.crc32(f"{self.name}{value}".encode()) % self.window)
+        return end + self.window if end < now else end
 
-    @property
-    def window(self) -> int:
-        return _split_rate(self.rate)[1]
+    def key(self, window_end: int) -> str:
+        return cache_keys.cache().make_key(cache_keys.ratelimit_counter(
+            schema=self.schema, scope=self.scope, ident=self.ident, policy=self.name, quota=self.quota,
+            window=self.window, window_end=window_end))
 
 
 @dataclass
@@ -62,60 +89,136 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "-"
 
 
-def rules_for(request) -> list[Rule]:
-    """The rules a request falls under; keys built here, with the tenant in each."""
-    tenant = getattr(request, "tenant", None)
-    schema = getattr(tenant, "schema_name", None) or "public"
-    path = request.path
-    if path.startswith(WIDGET_PREFIXES) and tenant is not None:
-        value = cache_keys.ratelimit_value(schema=schema, scope="widget", ident=client_ip(request))
+def _rate(name: str, schema: str, scope: str, ident: str, rate: str) -> Rule:
+    quota, window = _split_rate(rate)
+    return Rule(name, schema, scope, ident, quota, window)
+
+
+def tenant_rules(*, schema: str, organization_id: int, path: str, ip: str, profile: dict | None = None) -> list[Rule]:
+    """The API / widget rules of a tenant's request (plain values: usable before Django;
+    pass the limits `profile` when already at hand, else it is read)."""
+    if path.startswith(WIDGET_PREFIXES):
         return [
-            Rule("widget", "billing.widget", value, _normal(settings.BILLING_WIDGET_RATE)),
-            Rule("burst", "billing.widget.burst", value, _normal(settings.BILLING_WIDGET_BURST)),
+            _rate("widget", schema, "widget", ip, settings.BILLING_WIDGET_RATE),
+            _rate("burst", schema, "widget", ip, settings.BILLING_WIDGET_BURST),
         ]
-    if path.startswith(API_PREFIX) and tenant is not None:
-        profile = selectors.limits_profile(organization_id=tenant.pk)
-        value = cache_keys.ratelimit_value(schema=schema, scope="api")
+    if path.startswith(API_PREFIX):
+        if profile is None:
+            profile = selectors.limits_profile(organization_id=organization_id)
         rules = []
         if profile["api_per_minute"] is not None:
-            rules.append(Rule("minute", "billing.api.minute", value, f"{profile['api_per_minute']}/60s"))
+            rules.append(Rule("minute", schema, "api", "", int(profile["api_per_minute"]), 60))
         if profile["api_burst"] is not None:
-            window = getattr(settings, "BILLING_BURST_WINDOW_SECONDS", 10)
-            rules.append(Rule("burst", "billing.api.burst", value, f"{profile['api_burst']}/{window}s"))
-        return rules
-    if request.method == "POST" and path in _login_paths():
-        account = (request.POST.get("username") or "").strip().lower()
-        rules = [
-            Rule("login-ip", "billing.login.ip",
-                 cache_keys.ratelimit_value(schema=schema, scope="login-ip", ident=client_ip(request)),
-                 _normal(settings.BILLING_LOGIN_IP_RATE)),
-        ]
-        if account:
-            rules.append(Rule("login-account", "billing.login.account",
-                              cache_keys.ratelimit_value(schema=schema, scope="login-account", ident=account),
-                              _normal(settings.BILLING_LOGIN_ACCOUNT_RATE)))
+            window = int(getattr(settings, "BILLING_BURST_WINDOW_SECONDS", 10))
+            rules.append(Rule("burst", schema, "api", "", int(profile["api_burst"]), window))
         return rules
     return []
 
 
-def _normal(rate: str) -> str:
-    count, seconds = _split_rate(rate)
-    return f"{count}/{seconds}s"
+def rules_for(request) -> list[Rule]:
+    """The rules a request falls under; keys built in cache_keys, with the tenant in each."""
+    tenant = getattr(request, "tenant", None)
+    schema = getattr(tenant, "schema_name", None) or "public"
+    path = request.path
+    if tenant is not None and path.startswith(EDGE_PREFIXES):
+        return tenant_rules(schema=schema, organization_id=tenant.pk, path=path, ip=client_ip(request))
+    if request.method == "POST" and path in _login_paths():
+        account = (request.POST.get("username") or "").strip().lower()
+        rules = [_rate("login-ip", schema, "login-ip", client_ip(request), settings.BILLING_LOGIN_IP_RATE)]
+        if account:
+            rules.append(_rate("login-account", schema, "login-account", account, settings.BILLING_LOGIN_ACCOUNT_RATE))
+        return rules
+    return []
 
 
-def evaluate(request, rules: list[Rule]) -> list[Outcome]:
-    """Count this request against each rule, stopping at the first that refuses."""
+# --- counting: every window in one round trip ------------------------------------------
+
+# KEYS: one counter per window; ARGV: their TTLs, then their quotas. Counts in order and
+# stops after the first window that refuses (the later ones are not charged).
+COUNT_SCRIPT = """
+local n = #KEYS
+local out = {}
+for i = 1, n do
+  local c = redis.call('INCR', KEYS[i])
+  if c == 1 then redis.call('EXPIRE', KEYS[i], tonumber(ARGV[i])) end
+  out[i] = c
+  if c > tonumber(ARGV[n + i]) then break end
+end
+return out
+"""
+
+
+def enabled() -> bool:
+    return getattr(settings, "RATELIMIT_ENABLE", True)
+
+
+def _prepare(rules: list[Rule]) -> tuple[int, list[int], list[str], list[int]]:
+    now = int(time.time())
+    ends = [r.window_end(now) for r in rules]
+    keys = [r.key(end) for r, end in zip(rules, ends, strict=True)]
+    args = [max(1, end - now) + 1 for end in ends] + [r.quota for r in rules]
+    return now, ends, keys, args
+
+
+def _outcomes(rules: list[Rule], now: int, ends: list[int], counts) -> list[Outcome]:
     outcomes = []
-    for rule in rules:
-        usage = get_usage(request, group=rule.group, key=lambda _g, _r, v=rule.value: v, rate=rule.rate,
-                          increment=True)
-        if usage is None:  # disabled, or the cache failed open
-            continue
-        limited = bool(usage["should_limit"])
-        outcomes.append(Outcome(rule, max(0, usage["limit"] - usage["count"]), max(1, usage["time_left"]), limited))
-        if limited:
-            break
+    for rule, end, count in zip(rules, ends, counts, strict=False):
+        count = int(count)
+        outcomes.append(Outcome(rule, max(0, rule.quota - count), max(1, end - now), count > rule.quota))
     return outcomes
+
+
+def _failed(rules: list[Rule], exc: Exception) -> list[Outcome]:
+    if getattr(settings, "RATELIMIT_FAIL_OPEN", True):
+        log.warning("rate limit check failed open: %s", exc)
+        return []
+    rule = rules[0]
+    return [Outcome(rule, 0, rule.window, True)]
+
+
+_sync_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def check(rules: list[Rule]) -> list[Outcome]:
+    """Count the request against `rules` in one Redis round trip; [] when disabled or
+    failed open. The last outcome is the refusing one, if any."""
+    if not rules or not enabled():
+        return []
+    now, ends, keys, args = _prepare(rules)
+    try:
+        client = cache_keys.cache().client.get_client(write=True)
+        script = _sync_scripts.get(client)
+        if script is None:
+            script = _sync_scripts[client] = client.register_script(COUNT_SCRIPT)
+        counts = script(keys=keys, args=args)
+    except Exception as exc:  # noqa: BLE001 — any Redis trouble fails open
+        return _failed(rules, exc)
+    return _outcomes(rules, now, ends, counts)
+
+
+async def check_async(rules: list[Rule], redis_client) -> list[Outcome]:
+    """`check` on an asyncio Redis client (orbit.edge): one round trip, no thread hop."""
+    if not rules or not enabled():
+        return []
+    now, ends, keys, args = _prepare(rules)
+    try:
+        counts = await _async_script(redis_client)(keys=keys, args=args)
+    except Exception as exc:  # noqa: BLE001
+        return _failed(rules, exc)
+    return _outcomes(rules, now, ends, counts)
+
+
+_async_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _async_script(redis_client):
+    script = _async_scripts.get(redis_client)
+    if script is None:
+        script = _async_scripts[redis_client] = redis_client.register_script(COUNT_SCRIPT)
+    return script
+
+
+# --- headers and the refusal -----------------------------------------------------------
 
 
 def policy_header(rules: list[Rule]) -> str:
@@ -126,23 +229,43 @@ def ratelimit_header(outcome: Outcome) -> str:
     return f'"{outcome.rule.name}";r={outcome.remaining};t={outcome.reset}'
 
 
-def _tightest(outcomes: list[Outcome]) -> Outcome:
+def tightest(outcomes: list[Outcome]) -> Outcome:
     limited = [o for o in outcomes if o.limited]
     return limited[0] if limited else min(outcomes, key=lambda o: (o.remaining, -o.reset))
 
 
+def header_pairs(rules: list[Rule], outcome: Outcome) -> list[tuple[str, str]]:
+    return [("RateLimit-Policy", policy_header(rules)), ("RateLimit", ratelimit_header(outcome))]
+
+
+@lru_cache(maxsize=512)
+def _refusal_body(policy: str, reset: int, as_json: bool, language: str) -> tuple[bytes, bytes]:
+    """(content type, body) of a refusal: built once per policy, seconds and language."""
+    with translation.override(language):
+        message = _("Muitas requisições. Tente de novo em %(seconds)s s.") % {"seconds": reset}
+    if as_json:
+        body = {"error": "rate_limited", "detail": message, "policy": policy, "retry_after": reset}
+        return b"application/json", json.dumps(body).encode()
+    return b"text/plain; charset=utf-8", message.encode()
+
+
+def refusal(path: str, rules: list[Rule], outcome: Outcome, language: str | None = None) -> tuple[list, bytes]:
+    """The 429's headers (bytes pairs, ASGI-ready) and body."""
+    as_json = path.startswith((API_PREFIX, *WIDGET_PREFIXES))
+    content_type, body = _refusal_body(outcome.rule.name, outcome.reset, as_json,
+                                       language or translation.get_language() or settings.LANGUAGE_CODE)
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+               (b"retry-after", str(outcome.reset).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in header_pairs(rules, outcome)]
+    return headers, body
+
+
 def too_many_requests(request, rules: list[Rule], outcome: Outcome) -> HttpResponse:
-    message = _("Muitas requisições. Tente de novo em %(seconds)s s.") % {"seconds": outcome.reset}
-    if request.path.startswith((API_PREFIX, *WIDGET_PREFIXES)):
-        response = JsonResponse(
-            {"error": "rate_limited", "detail": message, "policy": outcome.rule.name, "retry_after": outcome.reset},
-            status=429,
-        )
-    else:
-        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    headers, body = refusal(request.path, rules, outcome)
+    response = HttpResponse(body, status=429, content_type=dict(headers)[b"content-type"].decode())
     response["Retry-After"] = str(outcome.reset)
-    response["RateLimit-Policy"] = policy_header(rules)
-    response["RateLimit"] = ratelimit_header(outcome)
+    for name, value in header_pairs(rules, outcome):
+        response[name] = value
     return response
 
 
@@ -151,16 +274,19 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        scope = getattr(request, "scope", None)
+        if scope is not None and scope.get(SCOPE_COUNTED):  # orbit.edge counted it (and adds the headers)
+            return self.get_response(request)
         rules = rules_for(request)
         if not rules:
             return self.get_response(request)
-        outcomes = evaluate(request, rules)
+        outcomes = check(rules)
         if outcomes and outcomes[-1].limited:
             return too_many_requests(request, rules, outcomes[-1])
         response = self.get_response(request)
         if outcomes:
-            response["RateLimit-Policy"] = policy_header(rules)
-            response["RateLimit"] = ratelimit_header(_tightest(outcomes))
+            for name, value in header_pairs(rules, tightest(outcomes)):
+                response[name] = value
         return response
 
 

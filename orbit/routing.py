@@ -1,10 +1,11 @@
-"""The ASGI application: http → Django; websocket → origin check → tenant → auth → routes."""
+"""The ASGI application: http → rate-limit edge (orbit.edge) → Django; websocket → origin check → tenant → auth → routes."""
 
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
 from chat.realtime.consumers import AgentConsumer, WidgetConsumer
 from orbit.consumers import PingConsumer
+from orbit.edge import RateLimitEdge
 from tenants.websocket import OriginCheckMiddleware, TenantAuthMiddleware, TenantMiddleware
 
 websocket_urlpatterns = [
@@ -17,7 +18,7 @@ websocket_urlpatterns = [
 def build_application(django_asgi_app):
     return ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": RateLimitEdge(django_asgi_app),
             "websocket": OriginCheckMiddleware(TenantMiddleware(TenantAuthMiddleware(URLRouter(websocket_urlpatterns)))),
         }
     )

@@ -125,3 +125,159 @@ def test_frame_limiters_are_per_connection():
 def test_frame_limiter_refuses_bad_settings():
     with pytest.raises(ValueError):
         FrameLimiter(rate=0, burst=1)
+
+
+# --- one round trip, fail-open, and the ASGI edge (orbit.edge) ---------------------------
+
+
+def test_both_windows_are_counted_in_one_redis_round_trip(tight_plan, tenant, tenant_client, monkeypatch):
+    from redis.commands.core import Script
+
+    put_on(tight_plan, tenant)
+    calls = []
+    real = Script.__call__
+    monkeypatch.setattr(Script, "__call__", lambda self, *a, **kw: calls.append(1) or real(self, *a, **kw))
+    response = tenant_client.get("/api/x/")
+    assert response.status_code != 429 and response["RateLimit-Policy"].count(";q=") == 2
+    assert len(calls) == 1
+
+
+def test_counters_are_per_tenant_keys_built_with_the_schema(tight_plan, tenant, other_tenant):
+    from billing import cache_keys, ratelimit
+
+    rules = ratelimit.tenant_rules(schema=tenant.schema_name, organization_id=tenant.pk, path="/api/x/", ip="1.1.1.1",
+                                   profile={"api_per_minute": 5, "api_burst": 3})
+    other = ratelimit.tenant_rules(schema=other_tenant.schema_name, organization_id=other_tenant.pk, path="/api/x/",
+                                   ip="1.1.1.1", profile={"api_per_minute": 5, "api_burst": 3})
+    keys = {r.key(100) for r in rules}
+    assert all(tenant.schema_name in k and k.startswith(cache_keys.cache().make_key("billing:rl:")) for k in keys)
+    assert not keys & {r.key(100) for r in other}
+    for _ in range(4):
+        outcomes = ratelimit.check(rules)
+    assert outcomes[-1].limited and outcomes[-1].rule.name == "burst"
+    assert not ratelimit.check(other)[-1].limited
+
+
+def test_redis_errors_fail_open(tight_plan, tenant, tenant_client, monkeypatch):
+    from redis.commands.core import Script
+    from redis.exceptions import ConnectionError as RedisDown
+
+    put_on(tight_plan, tenant)
+
+    def down(*_a, **_kw):
+        raise RedisDown("redis down")
+
+    monkeypatch.setattr(Script, "__call__", down)
+    assert all(tenant_client.get("/api/x/").status_code != 429 for _ in range(10))
+
+
+def _asgi_get(app, host: str, path: str, client_ip: str = "10.0.0.1"):
+    from asgiref.sync import async_to_sync
+
+    sent, seen = [], []
+
+    async def inner(scope, receive, send):
+        seen.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    async def run():
+        await app(inner)({"type": "http", "method": "GET", "path": path, "headers": [(b"host", host.encode())],
+                          "client": (client_ip, 5000), "query_string": b""}, receive, send)
+
+    async_to_sync(run)()
+    start = sent[0]
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, sent[1]["body"], seen
+
+
+SCOPE_FLAG = "orbit.ratelimit.counted"
+
+
+class _Edge:
+    """One RateLimitEdge shared by a test's requests."""
+
+    def __init__(self):
+        from orbit.edge import RateLimitEdge
+
+        self.edge = None
+        self.cls = RateLimitEdge
+
+    def __call__(self, inner):
+        if self.edge is None:
+            self.edge = self.cls(inner)
+        self.edge.app = inner
+        return self.edge
+
+
+def test_edge_refuses_before_django_with_the_headers(tight_plan, tenant, other_tenant, settings):
+    import json
+
+    put_on(tight_plan, tenant, other_tenant)
+    edge = _Edge()
+    host = tenant.domains.get(is_primary=True).domain
+    results = [_asgi_get(edge, host, "/api/x/") for _ in range(4)]
+    for status, headers, _body, seen in results[:3]:
+        assert status == 200 and seen and seen[0]["orbit.ratelimit.counted"] is True
+        assert headers["ratelimit-policy"] == f'"minute";q=5;w=60, "burst";q=3;w={settings.BILLING_BURST_WINDOW_SECONDS}'
+    status, headers, body, seen = results[3]
+    assert status == 429 and not seen  # Django never entered
+    assert int(headers["retry-after"]) >= 1 and re.fullmatch(r'"burst";r=0;t=\d+', headers["ratelimit"])
+    assert headers["content-type"] == "application/json" and int(headers["content-length"]) == len(body)
+    assert json.loads(body)["error"] == "rate_limited"
+    # tenant B's counters are its own
+    other_host = other_tenant.domains.get(is_primary=True).domain
+    assert _asgi_get(edge, other_host, "/api/x/")[0] == 200
+
+
+def test_edge_counted_requests_are_not_counted_again_by_the_middleware(tight_plan, tenant):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from billing.ratelimit import SCOPE_COUNTED, RateLimitMiddleware
+
+    put_on(tight_plan, tenant)
+    request = RequestFactory().get("/api/x/")
+    request.tenant = tenant
+    request.scope = {SCOPE_COUNTED: True}
+    middleware = RateLimitMiddleware(lambda r: HttpResponse("ok"))
+    assert all(middleware(request).status_code == 200 for _ in range(10))
+
+
+def test_edge_widget_per_visitor_ip_and_passes_other_traffic(db, tenant, settings):
+    settings.BILLING_WIDGET_BURST = "1/10s"
+    edge = _Edge()
+    host = tenant.domains.get(is_primary=True).domain
+    assert _asgi_get(edge, host, "/widget/x/", "1.1.1.1")[0] == 200
+    assert _asgi_get(edge, host, "/widget/x/", "1.1.1.1")[0] == 429
+    assert _asgi_get(edge, host, "/widget/x/", "2.2.2.2")[0] == 200
+    # not limited at the edge: other paths, platform and unknown hosts (Django decides)
+    status, headers, _b, seen = _asgi_get(edge, host, "/accounts/login/")
+    assert status == 200 and "ratelimit" not in headers and SCOPE_FLAG not in seen[0]
+    for other_host in ("127.0.0.1", "nobody.example.org"):
+        status, headers, _b, seen = _asgi_get(edge, other_host, "/api/x/")
+        assert status == 200 and "ratelimit" not in headers and SCOPE_FLAG not in seen[0]
+
+
+
+def test_edge_fails_open_on_redis_errors(tight_plan, tenant, monkeypatch):
+    from orbit.edge import RateLimitEdge
+
+    put_on(tight_plan, tenant)
+
+    class Broken:
+        def register_script(self, _script):
+            async def run(**_kw):
+                raise ConnectionError("redis down")
+
+            return run
+
+    monkeypatch.setattr(RateLimitEdge, "_redis", lambda self: Broken())
+    edge = _Edge()
+    host = tenant.domains.get(is_primary=True).domain
+    assert all(_asgi_get(edge, host, "/api/x/")[0] == 200 for _ in range(6))

@@ -1,0 +1,115 @@
+"""ASGI rate limiting before Django: a noisy tenant's refused API/widget calls cost one
+Redis round trip on the event loop, not a trip through Django's request handling (and
+its one sync thread per process, where they would queue in front of every other
+tenant's requests).
+
+    application = RateLimitEdge(django_asgi_app)     # orbit.routing
+
+For /api/… and /widget/… (billing.ratelimit.EDGE_PREFIXES) on a tenant host, the rules of
+billing.ratelimit.tenant_rules are counted here (billing.ratelimit.check_async, one Lua
+call on an asyncio Redis client, keys from billing.cache_keys) and:
+
+* refused → a prebuilt 429 (Retry-After, RateLimit, RateLimit-Policy; no template, no query);
+* allowed → passed to Django with scope[SCOPE_COUNTED] set (RateLimitMiddleware does not
+  count it again) and the RateLimit headers added to its response.
+
+Anything else — platform and unknown hosts, suspended tenants (Django answers those), other
+paths, login POSTs — goes to Django untouched, where RateLimitMiddleware applies its rules.
+Host → tenant is tenants.routing.resolve_host (the shared cache), remembered in-process (with the
+tenant's limits profile) for HOST_TTL seconds, as billing's in-process profile is; a Redis error fails open."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http.request import split_domain_port
+
+from billing import ratelimit, selectors
+from tenants.routing import is_platform_host, resolve_host
+
+HOST_TTL = 5.0
+
+
+def _resolve(host: str):
+    """(schema, organization id, limits profile) of a tenant host the edge may limit, else
+    None. Sync (cache, maybe the database): runs on Django's thread on a miss."""
+    if not host or is_platform_host(host):
+        return None
+    organization = resolve_host(host)
+    if organization is None or organization.is_blocked:
+        return None
+    return organization.schema_name, organization.pk, selectors.limits_profile(organization_id=organization.pk)
+
+
+class RateLimitEdge:
+    def __init__(self, app):
+        self.app = app
+        self._hosts: dict[str, tuple[float, object]] = {}
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → Redis client
+
+    def forget_hosts(self) -> None:
+        self._hosts.clear()
+
+    def _redis(self):
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            import redis.asyncio
+
+            shared = settings.CACHES["shared"]
+            timeout = shared.get("OPTIONS", {}).get("socket_timeout", 5)
+            client = self._clients[loop] = redis.asyncio.Redis.from_url(
+                shared["LOCATION"], socket_timeout=timeout, socket_connect_timeout=timeout)
+        return client
+
+    async def _tenant(self, host: str):
+        now = time.monotonic()
+        entry = self._hosts.get(host)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        tenant = await sync_to_async(_resolve, thread_sensitive=True)(host)
+        if len(self._hosts) > 10_000:
+            self._hosts.clear()
+        self._hosts[host] = (now + HOST_TTL, tenant)
+        return tenant
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(ratelimit.EDGE_PREFIXES) or not ratelimit.enabled():
+            return await self.app(scope, receive, send)
+        host = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = split_domain_port(value.decode("latin-1").lower())[0]
+                break
+        try:
+            tenant = await self._tenant(host)
+        except Exception:  # noqa: BLE001 — routing trouble: let Django answer
+            tenant = None
+        if tenant is None:
+            return await self.app(scope, receive, send)
+        schema, organization_id, profile = tenant
+        ip = (scope.get("client") or ("-",))[0] or "-"
+        rules = ratelimit.tenant_rules(schema=schema, organization_id=organization_id, path=scope["path"], ip=ip,
+                                       profile=profile)
+        if not rules:
+            return await self.app(scope, receive, send)
+        outcomes = await ratelimit.check_async(rules, self._redis())
+        if not outcomes:  # failed open: let it through, uncounted, without a second try in Django
+            return await self.app({**scope, ratelimit.SCOPE_COUNTED: True}, receive, send)
+        if outcomes[-1].limited:
+            headers, body = ratelimit.refusal(scope["path"], rules, outcomes[-1], settings.LANGUAGE_CODE)
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return None
+        extra = [(k.lower().encode(), v.encode()) for k, v in ratelimit.header_pairs(rules, ratelimit.tightest(outcomes))]
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        return await self.app({**scope, ratelimit.SCOPE_COUNTED: True}, receive, send_with_headers)
