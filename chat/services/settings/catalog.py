@@ -35,6 +35,7 @@ def _label_values(instance: Label | None, name: str, colour: str) -> tuple[str, 
     return name, colour.lower()
 
 
+@transaction.atomic
 def label_create(*, name: str, colour: str = "#6b7280", actor=None) -> Label:
     name, colour = _label_values(None, name, colour)
     label = unique_save(Label(name=name, colour=colour), "name", _("Já existe uma etiqueta com esse nome."))
