@@ -102,11 +102,8 @@ def _level(after: int, limit: int | None) -> str:
 
 
 def _raise_alert_once(*, organization, metric: str, period: dt.date, level: str, used: int, limit: int) -> None:
-    flag = cache_keys.alert_raised(organization_id=organization.pk, metric=metric, period=period, level=level)
-    ttl = periods.seconds_left(period) + 3600
-    if cache_keys.cache().add(flag, 1, ttl):  # the database unique constraint is the real guard
-        services.limit_alert_raise(organization=organization, metric=metric, period=period, level=level,
-                                   used=used, limit=limit)
+    services.limit_alert_raise_once(organization=organization, metric=metric, period=period, level=level,
+                                    used=used, limit=limit)
 
 
 def _evaluate(*, organization, metric: str, amount: int, used: int, period: dt.date, profile: dict) -> LimitResult:

@@ -44,15 +44,28 @@ def _ancestors_uncached(organization_id: int) -> list[int]:
     return chain
 
 
+def _effective_limits(organizations) -> dict[int, dict[str, int | None]]:
+    """{organization id: {metric: limit | None}}: each one's plan, then its overrides."""
+    result = {org.pk: {metric: org.plan.limit_for(metric) for metric in metrics.METRICS} for org in organizations}
+    overrides = LimitOverride.objects.filter(organization_id__in=list(result)).values_list("organization_id", "metric", "limit")
+    for organization_id, metric, limit in overrides:
+        result[organization_id][metric] = limit
+    return result
+
+
+def effective_limits(*, organization_ids: list[int]) -> dict[int, dict[str, int | None]]:
+    """Many organizations' own limits in two queries (plans, overrides), uncached: for
+    jobs that look at every organization (the meter recompute's alerts)."""
+    organizations = get_tenant_model().objects.filter(pk__in=list(organization_ids)).select_related("plan")
+    return _effective_limits(organizations)
+
+
 def _limits_uncached(organization_id: int) -> dict:
     Organization = get_tenant_model()
     org = Organization.objects.select_related("plan").get(pk=organization_id)
     plan = org.plan
-    limits = {metric: plan.limit_for(metric) for metric in metrics.METRICS}
-    for metric, limit in LimitOverride.objects.filter(organization_id=organization_id).values_list("metric", "limit"):
-        limits[metric] = limit
     return {
-        "limits": limits,
+        "limits": _effective_limits([org])[org.pk],
         "ancestors": _ancestors_uncached(organization_id),
         "kind": org.kind,
         "api_per_minute": plan.api_requests_per_minute,

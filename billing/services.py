@@ -83,6 +83,54 @@ def limit_alert_raise(*, organization, metric: str, period: dt.date, level: str,
     return alert
 
 
+def limit_alert_raise_once(
+    *, organization, metric: str, period: dt.date, level: str, used: int, limit: int
+) -> LimitAlert | None:
+    """limit_alert_raise() behind a flag on the shared cache, so that the many checks (and
+    recomputes) that see a level already alerted cost one cache read, not a query. The
+    flag is set only once the alert is committed: a rolled-back caller (its conversation
+    refused further on, say) leaves no flag that would hide the alert for the period.
+    Used by limits.check() and by the meter recompute alike."""
+    flag = cache_keys.alert_raised(organization_id=organization.pk, metric=metric, period=period, level=level)
+    if cache_keys.cache().get(flag):
+        return None
+    alert = limit_alert_raise(organization=organization, metric=metric, period=period, level=level,
+                              used=used, limit=limit)
+    ttl = periods.seconds_left(period) + 3600
+    transaction.on_commit(lambda: cache_keys.cache().set(flag, 1, ttl))
+    return alert
+
+
+def limit_alerts_raise_for_usage(*, period: dt.date, usage: list[tuple[int, str, int]]) -> list[LimitAlert]:
+    """Alerts for readings of the period's usage — (organization id, metric, what counts
+    against the limit) — at the level that usage reaches (selectors.level_for: 80 %, 90 %,
+    beyond the limit), once per organization, metric, period and level as in check().
+    Suspended and cancelled organizations are skipped (check() refuses them outright).
+    Two queries for the limits, then one flag read per row at a level."""
+    from billing import selectors
+
+    limits = selectors.effective_limits(organization_ids=sorted({org_id for org_id, _m, _u in usage}))
+    crossed = []
+    for org_id, metric, used in usage:
+        limit = limits.get(org_id, {}).get(metric)
+        level = selectors.level_for(used=used, limit=limit)
+        if level != "ok":
+            crossed.append((org_id, metric, used, limit, level))
+    if not crossed:
+        return []
+    organizations = get_tenant_model().objects.in_bulk({row[0] for row in crossed})
+    raised = []
+    for org_id, metric, used, limit, level in crossed:
+        organization = organizations.get(org_id)
+        if organization is None or organization.status in ("suspended", "cancelled"):
+            continue
+        alert = limit_alert_raise_once(organization=organization, metric=metric, period=period, level=level,
+                                       used=used, limit=limit)
+        if alert is not None:
+            raised.append(alert)
+    return raised
+
+
 def _enqueue_alert_email(alert_id: int, schema_name: str) -> None:
     from billing.tasks import limit_alert_notify
 
@@ -93,35 +141,61 @@ def _enqueue_alert_email(alert_id: int, schema_name: str) -> None:
         logger.warning("could not enqueue the limit alert e-mail", exc_info=True)
 
 
+def _admin_emails(schema_name: str) -> list[str]:
+    """The active owners' and admins' addresses in one organization's schema."""
+    with schema_context(schema_name):
+        return list(
+            get_user_model().objects.filter(is_active=True, role__in=("owner", "admin"))
+            .order_by("email").values_list("email", flat=True)
+        )
+
+
+def _alert_email(alert: LimitAlert, organization, *, for_parent: bool) -> tuple[str, str]:
+    """Subject and body (in the active language) of an alert's e-mail: to the tenant's
+    admins, or to its partner's / holding's admins about their client."""
+    label = metrics.LABELS[alert.metric]
+    if alert.level == LimitAlert.Level.REFUSED:
+        subject = _("%(org)s: limite de %(label)s atingido") % {"org": organization.name, "label": label}
+    else:
+        subject = _("%(org)s: %(percent)s%% do limite de %(label)s") % {
+            "org": organization.name, "percent": alert.percent, "label": label}
+    values = {"label": label, "period": periods.label(alert.period), "used": alert.used, "limit": alert.limit,
+              "percent": alert.percent, "org": organization.name}
+    if for_parent:
+        body = _(
+            "Seu cliente %(org)s usou %(used)s de %(limit)s (%(percent)s%%) do limite de %(label)s em %(period)s.\n"
+            "Veja o uso dos seus clientes no console de parceiro ou amplie o plano do cliente."
+        ) % values
+    else:
+        body = _(
+            "Uso de %(label)s em %(period)s: %(used)s de %(limit)s (%(percent)s%%).\n"
+            "Veja o uso da conta em Configurações › Uso ou fale conosco para ampliar o plano."
+        ) % values
+    return subject, body
+
+
 def limit_alert_notify(*, alert_id: int) -> list[str]:
-    """E-mail the tenant's owners and admins about an alert, once. Runs in the tenant's
-    schema (its task carries it); returns the recipients."""
+    """E-mail an alert, once: to the tenant's owners and admins and, when the tenant has a
+    parent (a partner's client, a holding's subsidiary), in a separate e-mail to the
+    parent's owners and admins. Users live in each organization's own schema: each list
+    is read inside that schema. Runs in the tenant's schema (its task carries it);
+    returns the recipients (the tenant's, then the parent's)."""
     with transaction.atomic():
         alert = LimitAlert.objects.select_for_update().filter(pk=alert_id, emailed_at__isnull=True).first()
         if alert is None:
             return []
-        organization = get_tenant_model().objects.get(pk=alert.organization_id)
-        with schema_context(organization.schema_name):
-            recipients = list(
-                get_user_model().objects.filter(is_active=True, role__in=("owner", "admin"))
-                .order_by("email").values_list("email", flat=True)
-            )
-        if recipients:
-            with translation.override(settings.LANGUAGE_CODE):
-                label = metrics.LABELS[alert.metric]
-                subject = _("%(org)s: %(percent)s%% do limite de %(label)s") % {
-                    "org": organization.name, "percent": alert.percent, "label": label}
-                if alert.level == LimitAlert.Level.REFUSED:
-                    subject = _("%(org)s: limite de %(label)s atingido") % {"org": organization.name, "label": label}
-                body = _(
-                    "Uso de %(label)s em %(period)s: %(used)s de %(limit)s (%(percent)s%%).\n"
-                    "Veja o uso da conta em Configurações › Uso ou fale conosco para ampliar o plano."
-                ) % {"label": label, "period": periods.label(alert.period), "used": alert.used,
-                     "limit": alert.limit, "percent": alert.percent}
-            send_mail(subject, body, None, recipients)
+        organization = get_tenant_model().objects.select_related("parent").get(pk=alert.organization_id)
+        recipients = _admin_emails(organization.schema_name)
+        parent = organization.parent
+        parent_recipients = _admin_emails(parent.schema_name) if parent is not None else []
+        with translation.override(settings.LANGUAGE_CODE):
+            if recipients:
+                send_mail(*_alert_email(alert, organization, for_parent=False), None, recipients)
+            if parent_recipients:
+                send_mail(*_alert_email(alert, organization, for_parent=True), None, parent_recipients)
         alert.emailed_at = timezone.now()
         alert.save(update_fields=["emailed_at"])
-    return recipients
+    return recipients + parent_recipients
 
 
 @transaction.atomic
@@ -186,7 +260,18 @@ def meters_recompute(
                 .exclude(state=periods.FINAL).update(state=periods.FINAL, finalized_at=now)
     if period == periods.period_of(now):
         transaction.on_commit(lambda: _reset_counters(rows, period))
+        transaction.on_commit(lambda: _raise_alerts(rows, period))
     return len(rows)
+
+
+def _raise_alerts(rows: list[tuple[int, str, int]], period: dt.date) -> None:
+    """After an open period's recompute: the soft (and over-the-limit) alerts its meters
+    call for, exactly as check() raises them. Agent seats are read from the ledger's
+    gauge here (check() counts them live in the tenant's schema)."""
+    try:
+        limit_alerts_raise_for_usage(period=period, usage=rows)
+    except Exception:  # the meters are committed; the next recompute tries again
+        logger.warning("could not raise limit alerts after the meter recompute", exc_info=True)
 
 
 def _reset_counters(rows: list[tuple[int, str, int]], period: dt.date) -> None:

@@ -61,3 +61,29 @@ def test_raising_an_alert_enqueues_its_email_on_commit(live_db, worker, tenant, 
         time.sleep(0.1)
     assert alert.emailed_at is not None
     assert [m.to for m in mail.outbox] == [["owner@beta.example.com"]]  # beta's admins only
+
+
+def test_the_periodic_recompute_raises_alerts_mailed_to_the_client_and_its_partner(live_db, worker, tenant, other_tenant):
+    """alpha is the partner, beta its client near its limit: the beat's recompute raises
+    beta's alert once; the e-mail task (in beta's schema) tells beta's and alpha's admins."""
+    from django_tenants.utils import get_tenant_model
+
+    get_tenant_model().objects.filter(pk=tenant.pk).update(kind="partner")
+    get_tenant_model().objects.filter(pk=other_tenant.pk).update(parent=tenant)
+    services.limit_override_set(organization=other_tenant, metric="conversation_started", limit=10)
+    services.limit_override_set(organization=tenant, metric="conversation_started", limit=100)
+    meters.record_many([meters.Event(other_tenant.pk, "conversation_started", 1, new_key()) for _ in range(9)])
+    meters.record_many([meters.Event(tenant.pk, "conversation_started", 1, new_key()) for _ in range(5)])
+    mail.outbox = []
+    connection.set_schema_to_public()
+    for _ in range(2):
+        meters_recompute_open.delay().get(timeout=TIMEOUT)
+    alert = LimitAlert.objects.get()  # beta's only: alpha's 5 % (and its tree's 14 %) raise nothing
+    assert (alert.organization_id, alert.level, alert.used) == (other_tenant.pk, "soft_90", 9)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and len(mail.outbox) < 2:
+        time.sleep(0.1)
+    time.sleep(0.3)  # nothing more comes
+    assert sorted(m.to[0] for m in mail.outbox) == ["owner@alpha.example.com", "owner@beta.example.com"]
+    partner_mail = next(m for m in mail.outbox if m.to == ["owner@alpha.example.com"])
+    assert "Empresa Beta" in partner_mail.body
