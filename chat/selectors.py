@@ -155,6 +155,69 @@ def conversations_for_agent(
     )
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+class BadCursor(ValueError):
+    """A list cursor that does not parse (edited by hand, truncated, from another version)."""
+
+
+@dataclass(frozen=True)
+class ConversationCursor:
+    """A position in the conversation list: the last row shown, as (last activity, id).
+
+    The list is ordered by (-last_activity_at, -id), so the next page is everything strictly
+    after this pair: rows inserted or bumped meanwhile land above it (on the first page) and
+    never shift what comes next, so pages have no gaps and no duplicates. Opaque text in URLs:
+    "<microseconds since the epoch>.<id>"; it names a position, never grants access (the
+    page is still filtered by the agent's scope, and another tenant's ids do not exist here)."""
+
+    activity: dt.datetime
+    pk: int
+
+    @classmethod
+    def after(cls, conversation: Conversation) -> ConversationCursor:
+        return cls(activity=conversation.last_activity_at, pk=conversation.pk)
+
+    def encode(self) -> str:
+        return f"{(self.activity - _EPOCH) // _MICROSECOND}.{self.pk}"
+
+    @classmethod
+    def decode(cls, raw: str) -> ConversationCursor:
+        micros, sep, pk = (raw or "").strip().partition(".")
+        if not sep or not micros.lstrip("-").isdigit() or not pk.isdigit() or len(raw) > 40:
+            raise BadCursor(raw)
+        try:
+            activity = _EPOCH + int(micros) * _MICROSECOND
+        except OverflowError:
+            raise BadCursor(raw) from None
+        if int(pk) <= 0 or int(pk) > 2**63 - 1:
+            raise BadCursor(raw)
+        return cls(activity=activity, pk=int(pk))
+
+
+def conversation_page_for_agent(
+    *,
+    user,
+    after: ConversationCursor | None = None,
+    limit: int = 100,
+    filter: str = "all",
+    status: str | None = Conversation.Status.OPEN,
+    team_id: int | None = None,
+    label: str | None = None,
+) -> tuple[list[Conversation], ConversationCursor | None]:
+    """One page of the conversation list (keyset pagination) and the cursor of the next page,
+    None on the last one. Same filters and scope as conversations_for_agent."""
+    qs = conversations_for_agent(user=user, filter=filter, status=status, team_id=team_id, label=label)
+    if after is not None:
+        qs = qs.filter(Q(last_activity_at__lt=after.activity) | Q(last_activity_at=after.activity, pk__lt=after.pk))
+    rows = list(qs[: limit + 1])
+    if len(rows) > limit:
+        return rows[:limit], ConversationCursor.after(rows[limit - 1])
+    return rows, None
+
+
 def conversation_for_agent(*, user, conversation_id) -> Conversation:
     if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
         raise NotFound("conversation")

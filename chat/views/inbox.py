@@ -23,7 +23,7 @@ from chat.services.presence import STATES as PRESENCE_STATES
 from chat.services.presence import presence_states
 from chat.views.access import agent_required
 
-LIST_LIMIT = 100
+LIST_LIMIT = 100  # conversations per page of the list ("Load more" fetches the next)
 PAGE_SIZE = 50
 FILTERS = ("all", "mine", "unassigned")
 
@@ -61,14 +61,17 @@ def _query(filters: dict) -> str:
     return urlencode(params)
 
 
+def _filter_args(filters: dict) -> dict:
+    return {
+        "filter": filters["filter"],
+        "status": None if filters["status"] == "any" else filters["status"],
+        "team_id": filters["team_id"],
+        "label": filters["label"],
+    }
+
+
 def _conversations(user, filters: dict):
-    return selectors.conversations_for_agent(
-        user=user,
-        filter=filters["filter"],
-        status=None if filters["status"] == "any" else filters["status"],
-        team_id=filters["team_id"],
-        label=filters["label"],
-    )
+    return selectors.conversations_for_agent(user=user, **_filter_args(filters))
 
 
 def _conversation_or_404(request, conversation_id: int) -> Conversation:
@@ -105,11 +108,22 @@ def _rows(user, conversations: list[Conversation]) -> list[dict]:
     return [{"c": c, "unread": unread.get(c.pk, 0)} for c in conversations]
 
 
-def _list_context(request, filters: dict) -> dict:
-    conversations = list(_conversations(request.user, filters)[: LIST_LIMIT + 1])
+def _page(request, filters: dict, after=None) -> dict:
+    """One page of the list: its rows and the cursor of the next page (None on the last)."""
+    conversations, next_cursor = selectors.conversation_page_for_agent(
+        user=request.user, after=after, limit=LIST_LIMIT, **_filter_args(filters)
+    )
     return {
-        "rows": _rows(request.user, conversations[:LIST_LIMIT]),
-        "truncated": len(conversations) > LIST_LIMIT,
+        "rows": _rows(request.user, conversations),
+        "next_cursor": next_cursor.encode() if next_cursor else "",
+        "filters": filters,
+        "query": _query(filters),
+    }
+
+
+def _list_context(request, filters: dict, after=None) -> dict:
+    return {
+        **_page(request, filters, after),
         "filters": filters,
         "query": _query(filters),
         "filter_choices": [("all", _("Todas")), ("mine", _("Minhas")), ("unassigned", _("Sem responsável"))],
@@ -162,8 +176,22 @@ def _i18n() -> dict:
 @agent_required
 @require_GET
 def index(request):
+    """The list. ?after=<cursor> is the next page: with htmx ("Load more") only its rows and the
+    next "Load more"; without JavaScript, a page of the list starting there. A cursor that does
+    not parse is a 400 with a message (never a silent first page, which would duplicate rows)."""
     filters = list_filters(request.GET)
-    context = _list_context(request, filters)
+    after = None
+    if "after" in request.GET:
+        try:
+            after = selectors.ConversationCursor.decode(request.GET["after"])
+        except selectors.BadCursor:
+            message = _("Não foi possível carregar mais conversas: a posição na lista é inválida. Recarregue a página.")
+            if request.htmx:
+                return render(request, "chat/inbox/_more_error.html", {"message": message}, status=400)
+            return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+        if request.htmx:
+            return render(request, "chat/inbox/_page.html", _page(request, filters, after))
+    context = _list_context(request, filters, after)
     if request.htmx and request.htmx.target == "conv-list":
         return render(request, "chat/inbox/_list.html", context)
     return render(request, "chat/inbox/index.html", {**context, **_page_context(request, None)})

@@ -364,20 +364,47 @@
             row.querySelector("a").setAttribute("aria-current", "page");
           }
           var hadFocus = old && old.contains(document.activeElement);
+          // newest activity first, like the server's order
+          var act = +row.dataset.activity, next = null, more = $("conv-more");
+          Array.prototype.some.call(rows.querySelectorAll(".conv-row"), function (r2) {
+            if (r2 !== old && +r2.dataset.activity <= act) { next = r2; return true; } return false;
+          });
+          // Older than every loaded row while more pages remain: "Load more" brings it in its place.
+          if (!next && !old && more) return;
           if (old) old.remove();
           var empty = rows.querySelector(".conv-rows__empty"); if (empty) empty.remove();
-          // newest activity first, like the server's order
-          var act = +row.dataset.activity, next = null;
-          Array.prototype.some.call(rows.children, function (r2) { if (+r2.dataset.activity <= act) { next = r2; return true; } return false; });
-          rows.insertBefore(row, next);
+          rows.insertBefore(row, next || more);
           if (hadFocus) row.querySelector("a").focus();
           subscribeRows();
         });
       }).catch(function () { /* the next event or reconnect refreshes it */ });
     }, 150);
   }
+  // "Load more": the next page replaces the button (#conv-more). A row moved up by a live update
+  // while the page was in flight may come twice: the first (newer) copy stays.
+  var moreFocus = -1;
+  document.body.addEventListener("htmx:beforeRequest", function (e) {
+    var more = $("conv-more");
+    if (more && more.contains(e.target)) moreFocus = more.contains(document.activeElement) ? document.querySelectorAll(".conv-row").length : -1;
+  });
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    // a refused cursor answers 400 with a message in place of the button: show it
+    if (e.detail.xhr.status === 400 && e.detail.target && e.detail.target.id === "conv-more") { e.detail.shouldSwap = true; e.detail.isError = false; }
+  });
+  function pageLoaded() {
+    var ids = {};
+    Array.prototype.forEach.call(document.querySelectorAll("#conv-rows .conv-row"), function (r) {
+      if (ids[r.dataset.id]) r.remove(); else ids[r.dataset.id] = true;
+      if (+r.dataset.id === convId) r.querySelector("a").setAttribute("aria-current", "page");
+    });
+    var links = document.querySelectorAll(".conv-row a");
+    if (moreFocus >= 0) (links[moreFocus] || $("conv-more") || links[links.length - 1] || document.body).focus();
+    moreFocus = -1;
+    subscribeRows();
+  }
   document.body.addEventListener("htmx:afterSwap", function (e) {
     if (e.target && e.target.id === "conv-list") { subscribed = {}; subscribeRows(); }
+    else if (e.target && e.target.closest && e.target.closest("#conv-rows")) pageLoaded();
     if (msgs && msgs.contains(e.target)) {
       Array.prototype.forEach.call(msgs.querySelectorAll(".msg"), function (li) { seen[li.dataset.id] = true; });
       markReadUpTo(contactRead);
