@@ -4,7 +4,8 @@ Cheap on the hot path: one `INSERT … ON CONFLICT (idempotency_key) DO NOTHING`
 caller's transaction (so a rolled-back conversation leaves no usage), plus a cached-
 counter update after commit for the rows actually inserted. The same key recorded twice,
 by one writer or by concurrent ones, counts once. `batch()` gathers the record() calls
-of a block into one multi-row INSERT.
+of a block into one multi-row INSERT. `record_later()` queues per-request events (api_call)
+for a background multi-row INSERT every BILLING_COUNTER_DEFER_SECONDS.
 
 Counters (conversation_started, message, api_call): quantity is the amount used.
 Gauges (agent_seat, storage_bytes): quantity is the new absolute reading (e.g. the total
@@ -12,23 +13,27 @@ bytes stored after an upload); meters keep the period's max and last reading."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
+import logging
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from billing import metrics, periods, selectors, usage_cache
 from billing.models import UsageEvent
 
 MAX_KEY_LENGTH = UsageEvent._meta.get_field("idempotency_key").max_length
 _CHUNK = 1000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,99 @@ def _after_commit(rows: list[tuple[int, str, dt.date, int]]) -> None:
     try:
         usage_cache.apply_many(rows, selectors.ancestor_ids)
     except Exception:  # the ledger is the truth: a cache failure must not fail the caller
-        import logging
+        log.warning("could not update cached usage counters", exc_info=True)
 
-        logging.getLogger(__name__).warning("could not update cached usage counters", exc_info=True)
+
+# Events recorded later, per process: for metering that has no transaction of its own to
+# share and happens on every request (api_call). Gathered for BILLING_COUNTER_DEFER_SECONDS,
+# then written by one multi-row INSERT (record_many's) off the request's thread; 0 (tests)
+# writes at once. Not transactional: call it after the fact, outside any transaction (the
+# rate-limit middleware does). Events of an organization deleted meanwhile are dropped; a
+# flush that fails otherwise (database unreachable) keeps its events for the next one (up
+# to MAX_PENDING_EVENTS * 10); a clean shutdown flushes what is left (atexit).
+MAX_PENDING_EVENTS = 5000  # this many waiting: written at once by the caller that fills it
+_pending_events: list[Event] = []
+_events_lock = threading.Lock()
+_events_timer: threading.Timer | None = None
+
+
+def record_later(*, organization, metric: str, quantity: int = 1, idempotency_key: str) -> None:
+    """Queue one event for the process's next ledger flush (see above); validated now.
+    The key must be unique per billable thing, as for record(); the same key twice counts once."""
+    global _events_timer
+    event = _validate(Event(getattr(organization, "pk", None), metric, quantity, idempotency_key))
+    delay = getattr(settings, "BILLING_COUNTER_DEFER_SECONDS", 0.2)
+    if not delay:
+        _insert([event])
+        return
+    with _events_lock:
+        _pending_events.append(event)
+        full = len(_pending_events) >= MAX_PENDING_EVENTS
+        if _events_timer is None and not full:
+            _events_timer = threading.Timer(delay, _flush_events_in_thread)
+            _events_timer.daemon = True
+            _events_timer.start()
+    if full:
+        flush_events()
+
+
+def pending_events() -> int:
+    return len(_pending_events)
+
+
+def flush_events() -> int:
+    """Write the queued events now (one INSERT per 1,000); returns how many were new."""
+    global _events_timer
+    with _events_lock:
+        events = list(_pending_events)
+        _pending_events.clear()
+        timer, _events_timer = _events_timer, None
+    if timer is not None and timer is not threading.current_thread():
+        timer.cancel()
+    if not events:
+        return 0
+    try:
+        try:
+            return _insert(events)
+        except IntegrityError:  # an organization deleted since its events were queued
+            alive = set(get_tenant_model().objects.filter(pk__in={e.organization_id for e in events})
+                        .values_list("pk", flat=True))
+            events = [e for e in events if e.organization_id in alive]
+            return _insert(events) if events else 0
+    except Exception:
+        with _events_lock:
+            kept = (events + _pending_events)[-MAX_PENDING_EVENTS * 10 :]
+            lost = len(events) + len(_pending_events) - len(kept)
+            _pending_events[:] = kept
+        log.warning("could not write %s usage events; kept for the next flush (%s dropped)", len(events), lost,
+                    exc_info=True)
+        return 0
+
+
+def _flush_events_in_thread() -> None:
+    try:
+        flush_events()
+    finally:
+        connections.close_all()  # this short-lived thread's own connections
+
+
+def _flush_at_exit() -> None:
+    try:
+        flush_events()
+        flush_deferred()
+    except Exception:  # noqa: BLE001 — shutting down: nothing else to do
+        log.warning("could not flush usage at exit", exc_info=True)
+
+
+def _forget_in_child() -> None:
+    """A forked child starts with an empty queue (the parent writes its own)."""
+    global _events_timer, _flush_timer, _events_lock, _deferred_lock
+    _pending_events.clear()
+    _deferred.clear()
+    _events_timer = _flush_timer = None
+    _events_lock, _deferred_lock = threading.Lock(), threading.Lock()
+
+
+atexit.register(_flush_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)

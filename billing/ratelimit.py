@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 import weakref
 import zlib
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django_ratelimit.core import _split_rate
 
-from billing import cache_keys, selectors
+from billing import cache_keys, meters, metrics, selectors
 
 log = logging.getLogger(__name__)
 
@@ -269,25 +270,48 @@ def too_many_requests(request, rules: list[Rule], outcome: Outcome) -> HttpRespo
     return response
 
 
+def meter_api_call(request, response) -> None:
+    """One `api_call` for a tenant's /api/… request the rate limits let through (here or
+    at the edge), queued for the process's next ledger flush (meters.record_later: one
+    multi-row INSERT per BILLING_COUNTER_DEFER_SECONDS, not one per request). Refusals
+    (429) and server errors (5xx) are not billed. The key is unique per request."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or not request.path.startswith(API_PREFIX):
+        return
+    if response.status_code == 429 or response.status_code >= 500:
+        return
+    try:
+        meters.record_later(organization=tenant, metric=metrics.API_CALL,
+                            idempotency_key=f"api:{tenant.pk}:{uuid.uuid4().hex}")
+    except Exception:  # noqa: BLE001 — metering must never fail the call it meters
+        log.warning("could not meter an API call", exc_info=True)
+
+
 class RateLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        response, refused = self._limit(request)
+        if not refused:
+            meter_api_call(request, response)
+        return response
+
+    def _limit(self, request) -> tuple[HttpResponse, bool]:
         scope = getattr(request, "scope", None)
         if scope is not None and scope.get(SCOPE_COUNTED):  # orbit.edge counted it (and adds the headers)
-            return self.get_response(request)
+            return self.get_response(request), False
         rules = rules_for(request)
         if not rules:
-            return self.get_response(request)
+            return self.get_response(request), False
         outcomes = check(rules)
         if outcomes and outcomes[-1].limited:
-            return too_many_requests(request, rules, outcomes[-1])
+            return too_many_requests(request, rules, outcomes[-1]), True
         response = self.get_response(request)
         if outcomes:
             for name, value in header_pairs(rules, tightest(outcomes)):
                 response[name] = value
-        return response
+        return response, False
 
 
 # --- websocket frames ------------------------------------------------------------------
