@@ -79,7 +79,8 @@ class ApiTokenManager(models.Manager):
     def issue(self, *, user: User, name: str) -> tuple[ApiToken, str]:
         """Create a token for user; returns (row, clear token). The clear token is not kept."""
         clear = ApiToken.PREFIX + secrets.token_urlsafe(32)
-        return self.create(user=user, name=name, token_hash=_token_hash(clear)), clear
+        row = self.create(user=user, name=name, token_hash=_token_hash(clear), prefix=clear[: ApiToken.SHOWN_CHARS])
+        return row, clear
 
     def authenticate(self, token: str) -> User | None:
         """The active user a clear token belongs to in the current schema, or None."""
@@ -102,10 +103,13 @@ class ApiToken(models.Model):
     The row lives in the tenant's schema, so a token is worthless on any other tenant."""
 
     PREFIX = "orb_"
+    SHOWN_CHARS = 12  # "orb_" and 8 random characters: enough to tell tokens apart, useless alone
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("nome"), max_length=100)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The token's first characters, to recognise it in lists (empty for tokens issued before).
+    prefix = models.CharField(_("prefixo"), max_length=16, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AuditEntry
+from accounts.models import ApiToken, AuditEntry
 
 User = get_user_model()
 
@@ -25,6 +25,8 @@ AUDIT_ACTION_LABELS = {
     "client.create": _("Cliente criado"),
     "client.suspend": _("Cliente suspenso"),
     "client.activate": _("Cliente reativado"),
+    "api_token.create": _("Token de API criado"),
+    "api_token.revoke": _("Token de API revogado"),
 }
 
 
@@ -43,6 +45,11 @@ def user_get(*, user_id: int):
 
 def seats_used() -> int:
     return User.objects.filter(is_active=True).exclude(role=User.Role.SUPPORT).count()
+
+
+def api_token_list(*, user) -> QuerySet[ApiToken]:
+    """The person's own tokens, newest first (nobody sees another person's)."""
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
 
 
 def audit_list() -> QuerySet[AuditEntry]:

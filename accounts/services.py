@@ -22,11 +22,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from accounts.models import AuditEntry
+from accounts.models import ApiToken, AuditEntry
 from accounts.tokens import password_reset_token
 
 User = get_user_model()
 INVITABLE_ROLES = (User.Role.ADMIN, User.Role.AGENT)
+MAX_API_TOKENS = 20  # per person
+API_TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 
 class UserRefused(Exception):
@@ -209,3 +211,54 @@ def support_identity_enter(*, email: str, name: str, detail: dict) -> User:
         user.save(update_fields=["name", "is_active"])
     audit_record(action="support.enter", actor=user, actor_label=name, target=email, detail=detail)
     return user
+
+
+# --- personal API tokens ---------------------------------------------------------------
+
+
+class ApiTokenRefused(Exception):
+    """The token was not created; the message is for the person who asked."""
+
+
+def _may_hold_tokens(user) -> bool:
+    # A partner's support identity is a temporary visit: a token would outlive it.
+    return bool(user.pk) and user.is_active and not user.is_support
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
+    """A personal API token for `user` (websockets and the API, as that user).
+
+    Returns the row and the clear token, which is shown once and never stored (only its
+    SHA-256 and its first characters are). Refused (ApiTokenRefused, nothing written) for an
+    empty or too long name, past MAX_API_TOKENS, or for a support identity."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ApiTokenRefused(_("Dê um nome ao token."))
+    if len(name) > API_TOKEN_NAME_MAX:
+        raise ApiTokenRefused(_("O nome pode ter no máximo %(max)d caracteres.") % {"max": API_TOKEN_NAME_MAX})
+    # The person's row, locked: two creations at once cannot both pass the count below.
+    holder = User.objects.select_for_update().filter(pk=user.pk).first()
+    if holder is None or not _may_hold_tokens(holder):
+        raise ApiTokenRefused(_("Esta conta não pode criar tokens de API."))
+    if ApiToken.objects.filter(user=holder).count() >= MAX_API_TOKENS:
+        raise ApiTokenRefused(
+            _("Você já tem %(max)d tokens, o máximo. Revogue um que não use mais para criar outro.") % {"max": MAX_API_TOKENS}
+        )
+    token, clear = ApiToken.objects.issue(user=holder, name=name)
+    audit_record(action="api_token.create", actor=holder, target=name, detail={"token": token.pk, "prefix": token.prefix})
+    return token, clear
+
+
+@transaction.atomic
+def api_token_revoke(*, user, token_id: int) -> ApiToken:
+    """Delete one of `user`'s own tokens: it stops authenticating at once (new connections;
+    a socket already open stays until it closes). Raises ApiToken.DoesNotExist when the
+    token is missing or someone else's, alike."""
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user_id=user.pk).first()
+    if token is None:
+        raise ApiToken.DoesNotExist
+    detail = {"token": token.pk, "prefix": token.prefix}
+    token.delete()
+    audit_record(action="api_token.revoke", actor=user, target=token.name, detail=detail)
+    return token

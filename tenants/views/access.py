@@ -30,6 +30,21 @@ def tenant_admin_required(view):
     return wrapper
 
 
+def person_required(view):
+    """Any active person of this tenant, for their own things (API tokens); not a partner's
+    support identity, whose visit is temporary."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if getattr(request, "tenant", None) is None or request.user.is_support:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def console_required(*, manage: bool = False):
     """A partner's admins ("manage"), or also a holding's for read-only pages."""
 

@@ -1,4 +1,5 @@
-"""Tenant self-service settings (owners and admins): brand, agents, plan, domains, audit.
+"""Tenant self-service settings (owners and admins): brand, agents, plan, domains, audit;
+and every person's own personal API tokens.
 
 Thin: parse the form, call one service or selector, render. Teams, inboxes and the
 widget snippet belong to chat: its pages extend templates/tenants/settings/base.html
@@ -16,12 +17,13 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as people
 from accounts import services as accounts_services
+from accounts.models import ApiToken
 from branding.selectors import brand_for_edit, brand_inherited, effective_brand, may_hide_powered_by
 from branding.services import BrandRefused, brand_update
 from tenants import selectors, services
 from tenants.forms import BrandForm, DomainForm, InviteForm
 from tenants.models import Domain
-from tenants.views.access import tenant_admin_required
+from tenants.views.access import person_required, tenant_admin_required
 
 PAGE_SIZE = 25
 User = get_user_model()
@@ -193,3 +195,50 @@ def audit(request):
     for entry in page.object_list:
         entry.label = people.audit_action_label(entry.action)
     return render(request, "tenants/settings/audit.html", {"page": page, "section": "audit"})
+
+
+# --- personal API tokens (every person, their own) ----------------------------------------
+
+
+def _tokens_page(request, *, error: str = "", name: str = "", created=None, clear: str = "", status: int = 200):
+    response = render(
+        request,
+        "tenants/settings/tokens.html",
+        {
+            "tokens": people.api_token_list(user=request.user),
+            "max_tokens": accounts_services.MAX_API_TOKENS,
+            "name_max": accounts_services.API_TOKEN_NAME_MAX,
+            "error": error,
+            "name": name,
+            "created": created,
+            "clear": clear,
+            "section": "tokens",
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"  # the clear token is on this page once: keep it out of caches
+    return response
+
+
+@person_required
+def tokens(request):
+    """List the person's tokens; POST creates one, shown once on the page this answers with."""
+    if request.method != "POST":
+        return _tokens_page(request)
+    name = request.POST.get("name", "")
+    try:
+        token, clear = accounts_services.api_token_create(user=request.user, name=name)
+    except accounts_services.ApiTokenRefused as refused:
+        return _tokens_page(request, error=str(refused), name=name[:200], status=400)
+    return _tokens_page(request, created=token, clear=clear)
+
+
+@person_required
+@require_POST
+def token_revoke(request, token_id: int):
+    try:
+        token = accounts_services.api_token_revoke(user=request.user, token_id=token_id)
+    except ApiToken.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("Token “%(name)s” revogado: ele não funciona mais.") % {"name": token.name})
+    return redirect("tenant_settings:tokens")
