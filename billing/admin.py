@@ -17,6 +17,9 @@ class PlanAdmin(admin.ModelAdmin):
                     "storage_bytes", "api_requests_per_minute", "api_burst"]
     search_fields = ["code", "name"]
 
+    def save_model(self, request, obj, form, change):
+        services.plan_save(plan=obj)  # the organizations on the plan get its limits at once
+
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     pass

@@ -27,6 +27,12 @@ def limits(*, organization_id: int) -> str:
     return f"billing:limits:o{organization_id}"
 
 
+def limits_version(*, organization_id: int) -> str:
+    """A token changed whenever the organization's limits change (plan, override, tree):
+    a process's in-memory copy of the profile is used only while it matches."""
+    return f"billing:limits-version:o{organization_id}"
+
+
 def alert_raised(*, organization_id: int, metric: str, period: dt.date, level: str) -> str:
     return f"billing:alert:o{organization_id}:{metric}:{period:%Y-%m}:{level}"
 

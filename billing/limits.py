@@ -73,6 +73,22 @@ def current_usage(*, organization, metric: str, period: dt.date | None = None) -
     )
 
 
+def _usage_and_profile(*, organization, metric: str, period: dt.date) -> tuple[int, dict]:
+    """current_usage() and the limits profile, with the limits version read in the same
+    round trip as the usage counter (a profile changed elsewhere is never used stale)."""
+    version_key = cache_keys.limits_version(organization_id=organization.pk)
+    if metric == metrics.AGENT_SEAT:
+        version = cache_keys.cache().get(version_key)
+        used = seat_count(organization=organization)
+    else:
+        key = cache_keys.usage_counter(organization_id=organization.pk, metric=metric, period=period)
+        found = cache_keys.cache().get_many([key, version_key])
+        version = found.get(version_key)
+        used = int(found[key]) if key in found else current_usage(organization=organization, metric=metric,
+                                                                   period=period)
+    return used, selectors.limits_profile(organization_id=organization.pk, version=version)
+
+
 def tree_usage(*, organization_id: int, metric: str, period: dt.date) -> int:
     """An organization's and all its descendants' usage together (public ledger only)."""
     key = cache_keys.usage_counter(organization_id=organization_id, metric=metric, period=period, scope="tree")
@@ -141,8 +157,7 @@ def check(organization, metric: str, amount: int = 1) -> LimitResult:
         reason = _("Esta conta está suspensa ou cancelada: nada novo pode ser criado. Fale com o suporte.")
         return LimitResult(False, REFUSED, reason, 0, None, metric)
     period = periods.period_of(timezone.now())
-    profile = selectors.limits_profile(organization_id=organization.pk)
-    used = current_usage(organization=organization, metric=metric, period=period)
+    used, profile = _usage_and_profile(organization=organization, metric=metric, period=period)
     return _evaluate(organization=organization, metric=metric, amount=amount, used=used, period=period, profile=profile)
 
 

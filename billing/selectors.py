@@ -74,26 +74,32 @@ def _limits_uncached(organization_id: int) -> dict:
 
 
 # A few seconds in-process on top of the shared cache: the hot path (record, check, the
-# rate-limit middleware) then costs no round trip for it.
+# rate-limit middleware) then costs no round trip for it. check() reads the organization's
+# limits version (cache_keys.limits_version) with its usage counter in the same round trip
+# and passes it here: a copy of another version is not used, so a plan or override change
+# made by another process applies at once (the rate limits follow within PROFILE_LOCAL_TTL).
 PROFILE_LOCAL_TTL = 5.0
-_local_profiles: dict[int, tuple[float, dict]] = {}
+ANY_VERSION = object()
+_UNKNOWN_VERSION = object()
+_local_profiles: dict[int, tuple[float, dict, object]] = {}
 
 
-def limits_profile(*, organization_id: int) -> dict:
+def limits_profile(*, organization_id: int, version=ANY_VERSION) -> dict:
     """{"limits": {metric: limit|None}, "ancestors": [ids, nearest first], "kind",
     "api_per_minute", "api_burst"}: cached on the shared cache for PROFILE_TTL seconds
-    (and PROFILE_LOCAL_TTL in-process), dropped when an override changes
-    (services.limit_override_set)."""
+    (and PROFILE_LOCAL_TTL in-process, see above), dropped by
+    services.limits_profile_forget when a plan, an override or the tree changes."""
     now = time.monotonic()
     local = _local_profiles.get(organization_id)
-    if local is not None and local[0] > now:
+    if local is not None and local[0] > now and (version is ANY_VERSION or local[2] == version):
         return local[1]
     key = cache_keys.limits(organization_id=organization_id)
     profile = cache_keys.cache().get(key)
     if profile is None:
         profile = _limits_uncached(organization_id)
         cache_keys.cache().set(key, profile, PROFILE_TTL)
-    _local_profiles[organization_id] = (now + PROFILE_LOCAL_TTL, profile)
+    _local_profiles[organization_id] = (now + PROFILE_LOCAL_TTL, profile,
+                                        _UNKNOWN_VERSION if version is ANY_VERSION else version)
     return profile
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,7 +18,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
 from billing import cache_keys, metrics, periods, usage_cache
-from billing.models import LimitAlert, LimitOverride, Meter, UsageEvent
+from billing.models import LimitAlert, LimitOverride, Meter, Plan, UsageEvent
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +30,37 @@ class BillingError(ValueError):
 # --- overrides -------------------------------------------------------------------------
 
 
+PROFILE_VERSION_TTL = 7 * 24 * 3600
+
+
 def _forget_profiles(organization_ids: list[int]) -> None:
     from billing.selectors import forget_local_profiles
 
+    if not organization_ids:
+        return
     forget_local_profiles(organization_ids)
-    cache_keys.cache().delete_many([cache_keys.limits(organization_id=i) for i in organization_ids])
+    c = cache_keys.cache()
+    period = periods.period_of(timezone.now())
+    c.delete_many(
+        [cache_keys.limits(organization_id=i) for i in organization_ids]
+        # tree totals: a moved organization's old and new ancestors count other trees now
+        + [cache_keys.usage_counter(organization_id=i, metric=m, period=period, scope="tree")
+           for i in organization_ids for m in metrics.METRICS]
+    )
+    c.set_many({cache_keys.limits_version(organization_id=i): uuid.uuid4().hex for i in organization_ids},
+               PROFILE_VERSION_TTL)
+
+
+def limits_profile_forget(*, organization_ids: Iterable[int]) -> None:
+    """THE way to say "these organizations' limits changed" (plan, override, tree): their
+    cached limits profiles are dropped now — this process's copy, the shared one, and
+    every other process's copy through the limits version check() compares — and once
+    more when the current transaction commits (a reader in between may have cached the
+    old rows). The next check() uses the new limits."""
+    ids = sorted(set(organization_ids))
+    _forget_profiles(ids)
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: _forget_profiles(ids))
 
 
 @transaction.atomic
@@ -47,19 +75,23 @@ def limit_override_set(*, organization, metric: str, limit: int | None, note: st
     override, _created = LimitOverride.objects.update_or_create(
         organization_id=organization.pk, metric=metric, defaults={"limit": limit, "note": note}
     )
-    transaction.on_commit(lambda: _forget_profiles([organization.pk]))
+    limits_profile_forget(organization_ids=[organization.pk])
     return override
 
 
 @transaction.atomic
 def limit_override_delete(*, organization, metric: str) -> None:
     LimitOverride.objects.filter(organization_id=organization.pk, metric=metric).delete()
-    transaction.on_commit(lambda: _forget_profiles([organization.pk]))
+    limits_profile_forget(organization_ids=[organization.pk])
 
 
-def limits_profile_forget(*, organization_ids: list[int]) -> None:
-    """After a plan or tree change elsewhere: drop the cached limits profiles."""
-    _forget_profiles(organization_ids)
+@transaction.atomic
+def plan_save(*, plan: Plan) -> Plan:
+    """Save a plan (the operator admin): the organizations on it get its limits at once."""
+    plan.full_clean()
+    plan.save()
+    limits_profile_forget(organization_ids=plan.organizations.values_list("pk", flat=True))
+    return plan
 
 
 # --- alerts ----------------------------------------------------------------------------

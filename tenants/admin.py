@@ -219,6 +219,15 @@ class OrganizationAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         organization_delete(organization=obj)
 
+    def get_deleted_objects(self, objs, request):
+        """An organization's public rows go with it, read-only ones too (billing's ledger,
+        meters, alerts: organization_delete drops them): they ask no delete permission of
+        their own, which their read-only admins would refuse."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        read_only = {str(model._meta.verbose_name) for model, model_admin in self.admin_site._registry.items()
+                     if isinstance(model_admin, ReadOnlyAdminMixin)}
+        return deleted, counts, perms_needed - read_only, protected
+
     def delete_queryset(self, request, queryset):
         def depth(org):
             n, seen = 0, set()

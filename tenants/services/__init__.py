@@ -3,7 +3,8 @@ or `from tenants import services; services.domain_add(...)`.
 
 organizations: create, update, status, delete · domains: custom domains (DNS TXT check)
 partners: the partner console's clients · bulk_imports: CSV import run by Celery
-support: support access links · glue: seat rule and mail context handed to accounts."""
+support: support access links · glue: seat rule and mail context handed to accounts ·
+people: invite / role / deactivate / reactivate through accounts, metering agent seats."""
 
 from tenants.provisioning import ProvisioningError
 from tenants.services.bulk_imports import bulk_import_run, bulk_import_start
@@ -30,6 +31,7 @@ from tenants.services.organizations import (
     slug_from_name,
 )
 from tenants.services.partners import ClientRefused, host_base_url, partner_client_create, partner_client_set_active
+from tenants.services.people import agent_deactivate, agent_invite, agent_reactivate, agent_set_role
 from tenants.services.support import (
     SUPPORT_LINK_SECONDS,
     SUPPORT_SALT,
@@ -74,4 +76,8 @@ __all__ = [
     "support_access_redeem",
     "seat_check_for",
     "mail_context_for",
+    "agent_invite",
+    "agent_set_role",
+    "agent_deactivate",
+    "agent_reactivate",
 ]

@@ -12,7 +12,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django_tenants.utils import schema_context
 
+from billing import meters, metrics
 from billing.models import Plan
+from billing.selectors import tree_ids
+from billing.services import limits_profile_forget
 from branding.selectors import brand_asset_names
 from branding.services import brand_assets_delete, brand_cache_invalidate
 from tenants import provisioning
@@ -25,6 +28,7 @@ from tenants.routing import (
     tenant_host,
     wildcard_hosts,
 )
+from tenants.services.people import seat_key
 
 HOST_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 RESERVED_SLUGS = {"www", "admin", "api", "static", "media", "public", "template", "pool", "orbit"}
@@ -157,6 +161,9 @@ def organization_create(
         get_user_model().objects.create_user(
             email, owner_password, name=owner_name, role=get_user_model().Role.OWNER
         )
+    # the owner holds the first seat: the agent_seat gauge starts from a reading
+    meters.record(organization=organization, metric=metrics.AGENT_SEAT, quantity=1,
+                  idempotency_key=seat_key(organization=organization, action="org.create", change_id=organization.pk))
 
     # Hosts may be negatively cached from before they existed (its parent's wildcards too).
     hosts += wildcard_hosts(parent=parent_obj, slugs=[slug])
@@ -210,11 +217,18 @@ def organization_update(
     parent_obj = _resolve_parent(parent)
     if parent_obj is not None and any(a.pk == organization.pk for a in _ancestors(parent_obj)):
         raise ProvisioningError(f"{parent_obj.slug!r} cannot be the parent of {organization.slug!r}: it would make a cycle")
+    old_ancestors = [a.pk for a in _ancestors(organization.parent)]
     organization.name = name
     organization.kind = kind
     organization.parent = parent_obj
     organization.plan = _resolve_plan(plan)
     organization.save(update_fields=["name", "kind", "parent", "plan"])
+    # Its limits (plan), its tree's ancestors (parent) and the tree totals above it: billing
+    # drops the cached limits profiles now and on commit, so the next check uses the new ones.
+    limits_profile_forget(
+        organization_ids=tree_ids(organization_id=organization.pk) + old_ancestors
+        + [a.pk for a in _ancestors(parent_obj)]
+    )
     # The routing cache holds the organization itself (name, plan): refresh it. The
     # effective brand depends on the tree and the plan (white_label) too.
     transaction.on_commit(lambda: invalidate_organization(organization))

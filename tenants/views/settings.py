@@ -92,13 +92,13 @@ def agent_invite(request):
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            user = accounts_services.user_invite(
+            user = services.agent_invite(
+                organization=request.tenant,
                 email=form.cleaned_data["email"],
                 name=form.cleaned_data["name"],
                 role=form.cleaned_data["role"],
                 invited_by=request.user,
-                seat_check=services.seat_check_for(request.tenant),
-                mail=services.mail_context_for(organization=request.tenant, base_url=_base_url(request)),
+                base_url=_base_url(request),
             )
         except accounts_services.UserRefused as refused:
             form.add_error("email", str(refused))
@@ -120,14 +120,14 @@ def agent_invite(request):
 def agent_update(request, user_id: int):
     action = request.POST.get("action")
     try:
+        organization = request.tenant
         if action == "role":
-            accounts_services.user_set_role(user_id=user_id, role=request.POST.get("role", ""), actor=request.user)
+            services.agent_set_role(organization=organization, user_id=user_id, role=request.POST.get("role", ""),
+                                    actor=request.user)
         elif action == "deactivate":
-            accounts_services.user_deactivate(user_id=user_id, actor=request.user)
+            services.agent_deactivate(organization=organization, user_id=user_id, actor=request.user)
         elif action == "reactivate":
-            accounts_services.user_reactivate(
-                user_id=user_id, actor=request.user, seat_check=services.seat_check_for(request.tenant)
-            )
+            services.agent_reactivate(organization=organization, user_id=user_id, actor=request.user)
         else:
             raise Http404
     except User.DoesNotExist:
