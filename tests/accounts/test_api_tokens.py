@@ -9,12 +9,20 @@ import hashlib
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from django_tenants.utils import tenant_context
 
 from accounts import selectors, services
 from accounts.models import ApiToken, AuditEntry
 from tests.factories import UserFactory
 from tests.ws import communicator, primary_host
+
+
+@pytest.fixture(autouse=True)
+def _pt_br():
+    """The refusals are checked in pt-BR, whatever language an earlier test left active."""
+    with translation.override("pt-br"):
+        yield
 
 
 @pytest.fixture
