@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import selectors, services
 from chat.models import Conversation, Message
+from chat.services import usage
 from chat.services.messages import MAX_BODY, message_payload
 from chat.services.presence import STATES as PRESENCE_STATES
 from chat.services.presence import presence_states
@@ -216,6 +217,8 @@ def _page_context(request, conversation: Conversation | None) -> dict:
     }
     return {
         "config": config,
+        # what the plan lets the composer attach (the upload refuses the rest anyway)
+        "features": {"files": usage.plan_has_feature("files"), "audio": usage.plan_has_feature("audio")},
         "presence": presence_states(user_ids=[me.pk]).get(me.pk, "offline"),
         "presence_choices": [
             (state, label) for state, label in zip(PRESENCE_STATES, (_("Online"), _("Ocupado"), _("Offline")), strict=True)

@@ -220,3 +220,22 @@ def test_english(alpha_chat):
     client = agent_client()
     html = client.get("/inbox/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Conversations" in html and "Keyboard shortcuts" in html
+
+
+def test_composer_offers_only_what_the_plan_allows(alpha_chat, tenant):
+    """No record button without the audio feature (the upload would be refused), no file button without files or audio."""
+    from billing.models import Plan
+
+    conv = alpha_chat["first"]
+    html = agent_client().get(f"/inbox/c/{conv.pk}/").content.decode()
+    assert 'id="composer-record"' in html and re.search(r'<label class="button ghost" for="composer-file">', html)
+    plan = Plan.objects.get(pk=tenant.plan_id)
+    plan.features = ["files"]
+    plan.save()
+    html = agent_client().get(f"/inbox/c/{conv.pk}/").content.decode()
+    assert 'id="composer-record"' not in html and re.search(r'<label class="button ghost" for="composer-file">', html)
+    plan.features = []
+    plan.save()
+    html = agent_client().get(f"/inbox/c/{conv.pk}/").content.decode()
+    assert 'id="composer-record"' not in html
+    assert re.search(r'for="composer-file" hidden>', html) and re.search(r'id="composer-file" class="visually-hidden" disabled', html)
