@@ -249,6 +249,14 @@ BILLING_WIDGET_BURST = "30/10s"
 BILLING_LOGIN_ACCOUNT_RATE = "10/5m"
 BILLING_LOGIN_IP_RATE = "30/5m"
 BILLING_LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
+# Behind a reverse proxy (docker/nginx.conf): the header carrying the client's address for
+# the per-IP limits (login, widget; billing.ratelimit.client_ip). Unset: REMOTE_ADDR, and
+# any such header a client sends is ignored. "X-Forwarded-For": its right-most address not
+# in ORBIT_TRUSTED_PROXIES (comma-separated IPs or CIDRs of proxies in front of the one
+# that connects to Orbit); any other name (X-Real-IP): its value. Set it only when every
+# request reaches Orbit through that proxy.
+ORBIT_TRUSTED_PROXY_IP_HEADER = env("ORBIT_TRUSTED_PROXY_IP_HEADER") or None
+ORBIT_TRUSTED_PROXIES = [p.strip() for p in (env("ORBIT_TRUSTED_PROXIES", "") or "").split(",") if p.strip()]
 # Websocket frames per connection (billing.ratelimit.FrameLimiter defaults).
 BILLING_WS_FRAMES_PER_SECOND = 10.0
 BILLING_WS_FRAME_BURST = 30
