@@ -55,6 +55,11 @@ def source_database_url() -> str:
     return url
 
 
+def bench_database_name(base: str) -> str:
+    """A database name of this run's own, so two people running the same bench don't drop each other's."""
+    return f"{base}_{os.getpid()}"
+
+
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))

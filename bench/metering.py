@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/metering.py [--events 20000] [--orgs 1000] [--days 30] [--json bench/results/metering.json]
 
-Runs on its own database (`orbit_bench_metering`, on the server of DATABASE_URL, dropped
+Runs on its own database (`orbit_bench_metering_<pid>`, on the server of DATABASE_URL, dropped
 before and after; public schema only — the ledger never touches tenant schemas, so the
 organizations are plain rows with a schema name and no schema) and its own Redis logical
 database (--redis-db, flushed of the keys it wrote).
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
 
 from bench._common import (  # noqa: E402
     RESULTS,
+    bench_database_name,
     database_drop,
     database_recreate,
     django_setup,
@@ -44,7 +45,7 @@ from bench._common import (  # noqa: E402
     write_json,
 )
 
-BENCH_DB = "orbit_bench_metering"
+BENCH_DB = bench_database_name("orbit_bench_metering")
 DEFAULT_JSON = RESULTS / "metering.json"
 WRITERS = 8
 BATCH = 500

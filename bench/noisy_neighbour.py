@@ -5,7 +5,7 @@ tenant B works normally; B's latency with and without A.
 
 A real uvicorn server (--workers processes, default 2 = one per core as in production,
 `orbit.asgi:application`, on a free loopback port,
-never 8000) runs in a subprocess against a dedicated database `orbit_bench_noisy` (created
+never 8000) runs in a subprocess against a dedicated database `orbit_bench_noisy_<pid>` (created
 and dropped here; public schema migrated, the two organizations and their domains are
 plain rows — API requests never open a tenant schema) and its own Redis logical database
 (--redis-db, flushed of the keys it wrote).
@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import (  # noqa: E402
     RESULTS,
+    bench_database_name,
     database_drop,
     database_recreate,
     percentile,
@@ -49,7 +50,7 @@ from bench._common import (  # noqa: E402
     with_database,
 )
 
-BENCH_DB = "orbit_bench_noisy"
+BENCH_DB = bench_database_name("orbit_bench_noisy")
 DEFAULT_JSON = RESULTS / "noisy_neighbour.json"
 AIM_P99_RATIO = 1.10
 

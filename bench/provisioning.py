@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/provisioning.py [--count 100] [--json bench/results/provisioning.json]
 
-Runs on its own database (`orbit_bench`, on the server of DATABASE_URL, dropped before
+Runs on its own database (`orbit_bench_<pid>`, on the server of DATABASE_URL, dropped before
 and after) and on its own Redis logical database (--redis-db), so dev data, the dev cache
 and the dev Celery queue are never touched. Compares ways within one run (ratios); the
 aims printed next to the figures are informative, never assertions.
@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
 from bench._common import (  # noqa: E402
     RESULTS,
     admin_connection,  # noqa: F401 (imported from here by older scripts)
+    bench_database_name,
     database_drop,
     database_recreate,
     django_setup,
@@ -50,7 +51,7 @@ from bench._common import (  # noqa: E402
     write_json,
 )
 
-BENCH_DB = "orbit_bench"
+BENCH_DB = bench_database_name("orbit_bench")
 DEFAULT_JSON = RESULTS / "provisioning.json"
 
 AIM_POOL_P95_MS = 50.0

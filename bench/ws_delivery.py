@@ -14,7 +14,7 @@ same pub/sub layer and Redis, no database) is measured with the same clients as 
 baseline. Then `--idle` extra idle widget sockets are opened and the server's RSS growth
 per 1,000 sockets is reported.
 
-Runs on its own database (`orbit_bench_ws`, created and dropped here) and its own Redis
+Runs on its own database (`orbit_bench_ws_<pid>`, created and dropped here) and its own Redis
 logical database (--redis-db) and channel-layer prefix; dev data is never touched.
 The client runs on the same machine as the server: it takes CPU from it, alike for both
 ways; compare the ratio, not the absolute numbers."""
@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:
 
 from bench._common import (  # noqa: E402
     RESULTS,
+    bench_database_name,
     database_drop,
     database_recreate,
     percentile,
@@ -50,7 +51,7 @@ from bench._common import (  # noqa: E402
     write_json,
 )
 
-BENCH_DB = "orbit_bench_ws"
+BENCH_DB = bench_database_name("orbit_bench_ws")
 DEFAULT_JSON = RESULTS / "ws_delivery.json"
 AIM_RATE = 200
 AIM_P99_MS = 50.0
@@ -371,7 +372,9 @@ def server_rss(pid: int) -> int:
     return sum(p.memory_info().rss for p in procs if p.is_running())
 
 
-async def idle_sockets(port: int, world: dict, count: int, server_pid: int) -> dict:
+async def idle_sockets(port: int, world: dict, count: int, server_pid: int) -> dict | None:
+    if count <= 0:
+        return None
     before = server_rss(server_pid)
     socks = []
     for i in range(count):
@@ -394,7 +397,7 @@ async def idle_sockets(port: int, world: dict, count: int, server_pid: int) -> d
 
 async def client_main(args, world: dict, port: int, server_pid: int) -> dict:
     results = {"echo": [], "chat": []}
-    for mode in ("echo", "chat"):
+    for mode in args.modes:
         state: dict = {"server_pid": server_pid}
         pairs = await open_pairs(mode, port, world, state)
         # warm-up (imports, connection pools, JIT-free but cache-warm)
@@ -453,9 +456,10 @@ def report(results: dict, meta: dict) -> str:
         out(f"Aim: {AIM_RATE} msg/s over {meta['conversations']} conversations, p99 <= {AIM_P99_MS:.0f} ms, 0 lost, 0 dup: "
             f"p99 {at['p99_ms']} ms, lost {at['lost']}, dup {at['duplicates']}  {'PASS' if ok else 'MISS'}")
     idle = results["idle"]
-    out(f"Idle sockets: {idle['alive']}/{idle['sockets']} open; server RSS {idle['rss_before_mb']} -> {idle['rss_after_mb']} MB: "
-        f"{idle['mb_per_1000']} MB per 1,000 sockets ({idle['kb_per_socket']} KB each; aim <= {AIM_IDLE_KB:.0f} KB "
-        f"{'PASS' if idle['kb_per_socket'] <= AIM_IDLE_KB else 'MISS'})")
+    if idle:
+        out(f"Idle sockets: {idle['alive']}/{idle['sockets']} open; server RSS {idle['rss_before_mb']} -> {idle['rss_after_mb']} MB: "
+            f"{idle['mb_per_1000']} MB per 1,000 sockets ({idle['kb_per_socket']} KB each; aim <= {AIM_IDLE_KB:.0f} KB "
+            f"{'PASS' if idle['kb_per_socket'] <= AIM_IDLE_KB else 'MISS'})")
     stored = results.get("stored")
     if stored:
         out(f"Database: {stored['messages']} messages stored, {stored['distinct_client_ids']} distinct client ids "
@@ -472,6 +476,7 @@ def main() -> int:
     parser.add_argument("--rates", default="100,200,400,600,800,1000,1200")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per rate")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
+    parser.add_argument("--modes", default="echo,chat", help="which ways to measure (echo is the baseline)")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the memory figure")
     parser.add_argument("--redis-db", type=int, default=8)
     parser.add_argument("--conn-max-age", type=int, default=None, help="server's CONN_MAX_AGE (default: settings)")
@@ -479,6 +484,7 @@ def main() -> int:
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # internal: run the server on this port
     args = parser.parse_args()
     args.rates = sorted(int(r) for r in args.rates.split(","))
+    args.modes = [m for m in ("echo", "chat") if m in args.modes.split(",")]
 
     if args.serve is not None:
         serve(args.serve, args.workers)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from chat.models import Attachment, CannedResponse, Contact, Conversation, Inbox, Label, Message, Team
 from chat.services import usage
+from chat.services.messages import EVERYONE, Access
 
 
 class NotFound(Exception):
@@ -110,6 +111,15 @@ class AgentScope:
         if self.all:
             return Q()
         return Q(assignee_id=self.user_id) | Q(team_id__in=self.teams) | Q(inbox_id__in=self.inboxes)
+
+    def access(self) -> Access:
+        """allows() as a condition on the conversation row, for message_send_checked."""
+        if self.all:
+            return EVERYONE
+        return Access(
+            sql="assignee_id = %(a_user)s OR team_id = ANY(%(a_teams)s::bigint[]) OR inbox_id = ANY(%(a_inboxes)s::bigint[])",
+            params={"a_user": self.user_id, "a_teams": sorted(self.teams), "a_inboxes": sorted(self.inboxes)},
+        )
 
 
 def agent_scope(*, user) -> AgentScope:
@@ -269,6 +279,15 @@ def conversation_for_contact(*, contact_id: int, inbox_id: int, conversation_id)
     if conversation is None:
         raise NotFound("conversation")
     return conversation
+
+
+def contact_access(*, contact_id: int, inbox_id: int) -> Access:
+    """conversation_for_contact as a condition for message_send_checked; resolved
+    conversations are left to the full path, which reopens them."""
+    return Access(
+        sql="contact_id = %(a_contact)s AND inbox_id = %(a_inbox)s AND status <> 'resolved'",
+        params={"a_contact": contact_id, "a_inbox": inbox_id},
+    )
 
 
 def conversation_latest_for_contact(*, contact_id: int, inbox_id: int) -> Conversation | None:

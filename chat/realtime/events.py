@@ -128,13 +128,21 @@ def _event(frame: dict, skip: str | None, scope: dict | None) -> dict:
     return event
 
 
+async def _send_one(layer, group: str, event: dict) -> None:
+    try:
+        await layer.group_send(group, event)
+    except Exception:  # noqa: BLE001 — a lost notification is recovered by resume
+        logger.exception("group_send to %s failed", group)
+
+
 async def _send_all(sends: list[tuple[str, dict]]) -> None:
+    """Each group in its own round trip, concurrently (a message goes to the agents' and
+    the visitor's groups: two PUBLISHes whose waits need not add up)."""
     layer = get_channel_layer()
-    for group, event in sends:
-        try:
-            await layer.group_send(group, event)
-        except Exception:  # noqa: BLE001 — a lost notification is recovered by resume
-            logger.exception("group_send to %s failed", group)
+    if len(sends) == 1:
+        await _send_one(layer, *sends[0])
+    else:
+        await asyncio.gather(*(_send_one(layer, group, event) for group, event in sends))
 
 
 def _dispatch(sends: list[tuple[str, dict]]) -> None:

@@ -23,7 +23,7 @@ from chat.services.conversations import (
     system_message,
     visitor_message_send,
 )
-from chat.services.messages import MAX_BODY, MessageError, StoredFile, message_send
+from chat.services.messages import MAX_BODY, MessageError, StoredFile, message_send, message_send_checked
 from chat.services.presence import presence_connect, presence_disconnect, presence_set, presence_settle
 from chat.services.usage import LimitReached
 
@@ -50,6 +50,7 @@ __all__ = [
     "file_discard",
     "file_store",
     "message_send",
+    "message_send_checked",
     "presence_connect",
     "presence_disconnect",
     "presence_set",

@@ -1,20 +1,26 @@
-"""Sending messages: the hot path. One short transaction per message.
+"""Sending messages: the hot path. One statement per message.
 
 The seq bump and the insert are one statement: `UPDATE conversation SET last_seq =
 last_seq + 1 … RETURNING` takes the conversation's row lock, so concurrent senders queue
-on it and seqs are dense and in commit order; the insert rides on the same statement and
-`ON CONFLICT (conversation, client_id) DO NOTHING` makes a resend return the original
-(the transaction is rolled back so the bump never leaves a gap). The message's usage-ledger
-row rides on the same statement too (billing.meters.keyed_insert): one round trip, and the
-count commits or rolls back with the message, exactly once per message."""
+on it and seqs are dense and in commit order. The insert rides on the same statement and
+a resend of a client_id violates the (conversation, client_id) unique key, which aborts
+the whole statement, bump included: no gap, and the original is returned. The message's
+usage-ledger row rides on the same statement too (billing.meters.keyed_insert), so the
+count commits or rolls back with the message, exactly once per message.
+
+From a websocket frame (message_send_checked) the statement also carries the access
+check in its WHERE clause and runs in autocommit: one round trip, no BEGIN/COMMIT, no
+separate lookup. When it matches no row (missing, not yours, or a visitor writing to a
+resolved conversation) the caller takes the full path, which says which it was."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chat.models import Attachment, Contact, Conversation, Message
@@ -47,39 +53,100 @@ class _Duplicate(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Access:
+    """Which conversations a sender may write to, as a SQL condition on the conversation
+    row (built by chat.selectors: agent_access / contact_access); params are prefixed a_."""
+
+    sql: str
+    params: dict
+
+
+EVERYONE = Access(sql="TRUE", params={})
+
+
 _SEND_SQL = """
 WITH bump AS (
     UPDATE {conv}
        SET last_seq = last_seq + 1,
            last_activity_at = %(now)s,
            first_reply_at = CASE WHEN %(is_reply)s AND first_reply_at IS NULL THEN %(now)s ELSE first_reply_at END
-     WHERE id = %(conversation)s
- RETURNING id, last_seq
+     WHERE id = %(conversation)s AND ({access})
+ RETURNING id, last_seq, inbox_id, team_id, assignee_id, contact_id
 ), ins AS (
     INSERT INTO {msg} (conversation_id, seq, sender_type, sender_user_id, body, is_private, client_id, created_at)
     SELECT bump.id, bump.last_seq, %(sender_type)s, %(sender_user)s, %(body)s, %(is_private)s, %(client_id)s, %(now)s
       FROM bump
-    ON CONFLICT (conversation_id, client_id) DO NOTHING
     RETURNING id, seq
 ), metered AS (
     {usage}
 )
-SELECT ins.id, ins.seq, (SELECT count(*) FROM metered) FROM ins
+SELECT ins.id, ins.seq, (SELECT count(*) FROM metered), bump.inbox_id, bump.team_id, bump.assignee_id, bump.contact_id
+  FROM ins, bump
 """
-_sql_cache: dict[tuple[str, str], str] = {}
+_sql_cache: dict[tuple[str, str, str], str] = {}
 
 
-def _sql(usage_sql: str) -> str:
-    """The statement for this schema's tables (the ledger part is the same for every tenant)."""
-    key = (connection.schema_name, usage_sql)
+def _sql(usage_sql: str, access_sql: str) -> str:
+    """The statement for these tables (the ledger part is the same for every tenant)."""
+    key = (connection.schema_name, usage_sql, access_sql)
     sql = _sql_cache.get(key)
     if sql is None:
         qn = connection.ops.quote_name
-        sql = _SEND_SQL.format(conv=qn(Conversation._meta.db_table), msg=qn(Message._meta.db_table), usage=usage_sql)
+        sql = _SEND_SQL.format(
+            conv=qn(Conversation._meta.db_table), msg=qn(Message._meta.db_table), usage=usage_sql, access=access_sql
+        )
         if len(_sql_cache) > 64:
             _sql_cache.clear()
         _sql_cache[key] = sql
     return sql
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the statement returned: the new message's id and seq, and the conversation's
+    routing columns (for the event's scope and the visitor group)."""
+
+    id: int
+    seq: int
+    metered: int
+    inbox_id: int
+    team_id: int | None
+    assignee_id: int | None
+    contact_id: int
+
+
+def _insert(*, conversation_id: int, access: Access, kind: str, user, body: str, is_private: bool,
+            client_id: uuid.UUID, now, meter) -> _Stored | None:
+    """Run the send statement; None if no conversation matched, _Duplicate on a resend.
+
+    Outside a transaction the statement is its own (autocommit); inside one, a savepoint
+    keeps a resend's unique violation from breaking the caller's transaction."""
+    params = {
+        **meter.params,
+        **access.params,
+        "now": now,
+        "is_reply": kind in (Message.Sender.AGENT, Message.Sender.BOT) and not is_private,
+        "conversation": conversation_id,
+        "sender_type": kind,
+        "sender_user": user.pk if user is not None else None,
+        "body": body,
+        "is_private": is_private,
+        "client_id": client_id,
+    }
+    sql = _sql(meter.sql, access.sql)
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+    except IntegrityError:
+        raise _Duplicate from None
+    return _Stored(*row) if row is not None else None
 
 
 def _sender(sender, sender_type: str | None) -> tuple[str, object | None, int | None]:
@@ -128,63 +195,94 @@ def message_send(
     body = validate_body(body, has_attachments=bool(attachments))
     client_id = parse_client_id(client_id)
     now = timezone.now()
-    is_reply = kind in (Message.Sender.AGENT, Message.Sender.BOT) and not is_private
     meter = usage.message_meter(now=now)
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    _sql(meter.sql),
-                    {
-                        **meter.params,
-                        "now": now,
-                        "is_reply": is_reply,
-                        "conversation": conversation.pk,
-                        "sender_type": kind,
-                        "sender_user": user.pk if user is not None else None,
-                        "body": body,
-                        "is_private": is_private,
-                        "client_id": client_id,
-                    },
-                )
-                row = cursor.fetchone()
-            if row is None:
-                raise _Duplicate
-            meter.inserted(row[2])
-            message = Message(
-                pk=row[0],
-                conversation_id=conversation.pk,
-                seq=row[1],
-                sender_type=kind,
-                sender_user=user,
-                body=body,
-                is_private=is_private,
-                client_id=client_id,
-                created_at=now,
+        with transaction.atomic() if attachments else contextlib.nullcontext():
+            stored_row = _insert(
+                conversation_id=conversation.pk, access=EVERYONE, kind=kind, user=user, body=body,
+                is_private=is_private, client_id=client_id, now=now, meter=meter,
             )
-            stored = [
-                Attachment(
-                    message=message,
-                    kind=f.kind,
-                    file=f.name,
-                    content_type=f.content_type,
-                    size=f.size,
-                    original_name=f.original_name,
-                )
-                for f in attachments
-            ]
-            if stored:
-                Attachment.objects.bulk_create(stored)
-                usage.record_storage_total(attachment_id=stored[-1].pk)
+            if stored_row is None:
+                raise MessageError("not_found", "Conversation not found.")
+            message, files = _stored(stored_row, conversation_id=conversation.pk, meter=meter, kind=kind, user=user,
+                                     body=body, is_private=is_private, client_id=client_id, now=now,
+                                     attachments=attachments)
             conversation.last_seq = message.seq
             conversation.last_activity_at = now
-            _publish_new(conversation, message, stored, contact_id=contact_id)
+            _publish_new(message, files, row=stored_row, contact_id=contact_id)
     except _Duplicate:
-        original = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-        if original is None:  # the conversation row is gone
-            raise MessageError("not_found", "Conversation not found.") from None
-        return original, False
+        return _original(conversation_id=conversation.pk, client_id=client_id), False
     return message, True
+
+
+def message_send_checked(
+    *,
+    conversation_id: int,
+    access: Access,
+    sender,
+    body: str,
+    client_id: uuid.UUID | str,
+    is_private: bool = False,
+) -> tuple[Message, bool] | None:
+    """message_send for a websocket frame: the access check, seq bump, insert and ledger
+    row in one autocommit statement. None when the statement matched no conversation
+    (missing, not the sender's, or a resolved one a visitor reopens): the caller then
+    looks the conversation up and takes message_send / visitor_message_send, which
+    raise or handle it."""
+    kind, user, contact_id = _sender(sender, None)
+    if kind == Message.Sender.CONTACT and is_private:
+        raise MessageError("forbidden", "Visitors cannot write private notes.")
+    body = validate_body(body)
+    client_id = parse_client_id(client_id)
+    now = timezone.now()
+    meter = usage.message_meter(now=now)
+    try:
+        stored_row = _insert(
+            conversation_id=conversation_id, access=access, kind=kind, user=user, body=body,
+            is_private=is_private, client_id=client_id, now=now, meter=meter,
+        )
+    except _Duplicate:
+        return _original(conversation_id=conversation_id, client_id=client_id), False
+    if stored_row is None:
+        return None
+    message, _ = _stored(stored_row, conversation_id=conversation_id, meter=meter, kind=kind, user=user, body=body,
+                         is_private=is_private, client_id=client_id, now=now, attachments=())
+    _publish_new(message, [], row=stored_row, contact_id=contact_id)
+    return message, True
+
+
+def _stored(row: _Stored, *, conversation_id: int, meter, kind, user, body, is_private, client_id, now,
+            attachments) -> tuple[Message, list]:
+    """The Message the statement inserted (and its attachments, stored now)."""
+    meter.inserted(row.metered)
+    message = Message(
+        pk=row.id,
+        conversation_id=conversation_id,
+        seq=row.seq,
+        sender_type=kind,
+        sender_user=user,
+        body=body,
+        is_private=is_private,
+        client_id=client_id,
+        created_at=now,
+    )
+    files = [
+        Attachment(message=message, kind=f.kind, file=f.name, content_type=f.content_type, size=f.size,
+                   original_name=f.original_name)
+        for f in attachments
+    ]
+    if files:
+        Attachment.objects.bulk_create(files)
+        usage.record_storage_total(attachment_id=files[-1].pk)
+    return message, files
+
+
+def _original(*, conversation_id: int, client_id: uuid.UUID) -> Message:
+    """The message a resend of client_id refers to."""
+    original = Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
+    if original is None:  # the unique violation was not a resend (the conversation row is gone)
+        raise MessageError("not_found", "Conversation not found.")
+    return original
 
 
 def message_payload(message: Message, attachments, *, contact_id: int | None = None) -> dict:
@@ -199,10 +297,13 @@ def message_payload(message: Message, attachments, *, contact_id: int | None = N
     return events.message_new(message, sender=sender, attachments=[attachment_ref(a) for a in attachments])
 
 
-def _publish_new(conversation: Conversation, message: Message, attachments, *, contact_id: int | None) -> None:
+def _publish_new(message: Message, attachments, *, row: _Stored, contact_id: int | None) -> None:
+    """message.new to the conversation's agents (filtered by the conversation's scope as it
+    is now, so an agent it was transferred away from stops receiving it) and, unless it
+    is a private note, to the visitor."""
     organization = usage.organization()
     frame = message_payload(message, attachments, contact_id=contact_id)
-    targets = [(groups.conversation(organization, conversation.pk), frame)]
+    targets = [(groups.conversation(organization, message.conversation_id), frame)]
     if not message.is_private:
-        targets.append((groups.visitor(organization, conversation.contact_id), frame))
-    events.publish(targets)
+        targets.append((groups.visitor(organization, row.contact_id), frame))
+    events.publish(targets, scope={"inbox": row.inbox_id, "team": row.team_id, "assignee": row.assignee_id})

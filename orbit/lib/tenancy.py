@@ -2,14 +2,18 @@
 
 Channels' `database_sync_to_async` runs the function in a worker thread whose
 connection keeps whatever schema it was last set to; every consumer call therefore
-sets the tenant's schema for the call and puts the public schema back afterwards."""
+sets the tenant's schema for the call and puts the public schema back afterwards.
+The websocket consumers' hot path uses PooledTenantDatabase instead: a thread pool
+whose calls all name their tenant, so the schema is kept between calls."""
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from django.db import connection
 
@@ -35,3 +39,60 @@ def tenant_database_sync_to_async(func: Callable[..., Any]):
         return await database_sync_to_async(run_in_schema)(self.scope["tenant"], func, self, *args, **kwargs)
 
     return wrapper
+
+
+def _enter_schema(tenant) -> None:
+    """Point this thread's connection at tenant's schema, without a new `SET search_path`
+    when the connection is already there (django-tenants forgets the applied path on
+    close and rollback, so a kept one is still true)."""
+    if (
+        connection.schema_name == tenant.schema_name
+        and connection.search_path_set_schemas
+        and connection.include_public_schema
+    ):
+        connection.tenant = tenant
+    else:
+        connection.set_tenant(tenant)
+
+
+def run_in_schema_kept(tenant, func: Callable[..., Any], *args, **kwargs) -> Any:
+    """run_in_schema for threads that only ever run tenant-scoped calls (the websocket
+    consumers' database pool): every call enters its tenant's schema first, so the path
+    is not reset to public afterwards and the next call for the same tenant skips the
+    `SET search_path` round trip."""
+    _enter_schema(tenant)
+    token = current_schema.set(tenant.schema_name)
+    try:
+        return func(*args, **kwargs)
+    finally:
+        current_schema.reset(token)
+
+
+def _connection_hygiene() -> None:
+    """After a call on a pooled database thread: what Django's request cycle does with
+    close_old_connections(), but only when something is wrong. Calling it every time (as
+    channels' DatabaseSyncToAsync does, before and after each call) re-arms the health
+    check, a `SELECT 1` round trip before every websocket frame's real query."""
+    if connection.connection is None:
+        return
+    if (
+        connection.errors_occurred
+        or connection.in_atomic_block
+        or not connection.get_autocommit()
+        or (connection.close_at is not None and time.monotonic() >= connection.close_at)
+    ):
+        connection.close_if_unusable_or_obsolete()
+
+
+class PooledTenantDatabase(SyncToAsync):
+    """Run database work for a tenant on the event loop's thread pool (not the single
+    shared sync thread), each thread keeping its connection and its schema."""
+
+    def __init__(self):
+        super().__init__(run_in_schema_kept, thread_sensitive=False)
+
+    def thread_handler(self, loop, *args, **kwargs):
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            _connection_hygiene()

@@ -30,11 +30,14 @@ def _ref(scope, conversation: int):
 
 
 def _send(scope, user, conversation: int, body, client_id: str, private: bool) -> dict:
-    conv = _ref(scope, conversation)
-    message, _created = services.message_send(
-        conversation=conv, sender=user, body=body, client_id=client_id, is_private=private
+    sent = services.message_send_checked(
+        conversation_id=conversation, access=scope.access(), sender=user, body=body, client_id=client_id, is_private=private
     )
-    return events.message_ack(message)
+    if sent is None:  # no such conversation of this agent's: the full path says which error
+        sent = services.message_send(
+            conversation=_ref(scope, conversation), sender=user, body=body, client_id=client_id, is_private=private
+        )
+    return events.message_ack(sent[0])
 
 
 def _check(scope, conversation: int) -> int:

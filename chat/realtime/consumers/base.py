@@ -4,8 +4,8 @@ Per-message cost is what the DESIGN numbers are about, so this base skips two th
 Channels does per event: the hop into the shared sync thread to close old connections
 on every dispatch (our database calls do that in their own thread), and JSON encoding
 per recipient (events arrive already serialized). Database work runs on a thread pool
-(thread_sensitive=False), each thread keeping its persistent connection, inside the
-tenant's schema for the call and back on public afterwards."""
+(orbit.lib.tenancy.PooledTenantDatabase), each thread keeping its persistent connection
+and its schema, with no health-check query per frame."""
 
 from __future__ import annotations
 
@@ -14,19 +14,18 @@ import logging
 import uuid
 
 from channels.consumer import get_handler_name
-from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from billing.ratelimit import FrameLimiter
 from chat.realtime import events
 from chat.selectors import NotFound
 from chat.services import ConversationError, LimitReached, MessageError
-from orbit.lib.tenancy import run_in_schema
+from orbit.lib.tenancy import PooledTenantDatabase
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 32_000  # a 5,000-character body escaped, plus the envelope
-_in_schema = DatabaseSyncToAsync(run_in_schema, thread_sensitive=False)
+_in_schema = PooledTenantDatabase()
 
 
 class FrameError(Exception):

@@ -37,11 +37,16 @@ def _own(inbox, contact, conversation: int):
 
 
 def _send(inbox, contact, conversation: int | None, body, client_id: str) -> dict:
-    conv = _own(inbox, contact, conversation) if conversation is not None else None
-    message, _created = services.visitor_message_send(
-        inbox=inbox, contact=contact, conversation=conv, body=body, client_id=client_id
-    )
-    return events.message_ack(message)
+    sent = None
+    if conversation is not None:
+        sent = services.message_send_checked(
+            conversation_id=conversation, access=selectors.contact_access(contact_id=contact.pk, inbox_id=inbox.pk),
+            sender=contact, body=body, client_id=client_id,
+        )
+    if sent is None:  # a first message, a resolved conversation to reopen, or not theirs: the full path
+        conv = _own(inbox, contact, conversation) if conversation is not None else None
+        sent = services.visitor_message_send(inbox=inbox, contact=contact, conversation=conv, body=body, client_id=client_id)
+    return events.message_ack(sent[0])
 
 
 def _replay(inbox, contact, conversation: int, after_seq: int) -> tuple[list[dict], bool]:

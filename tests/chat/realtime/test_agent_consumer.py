@@ -320,3 +320,38 @@ async def test_too_many_frames_are_rate_limited_and_the_socket_stays(world):
     await comm.send_json_to(send_frame(world.conversation.pk))
     assert (await receive_until(comm, "message.ack"))["seq"] == 1
     await comm.disconnect()
+
+
+async def test_a_transfer_away_stops_the_conversations_messages_reaching_the_old_agent(world):
+    """Subscribed sockets are filtered by the conversation's scope as it is when each message
+    is sent: once transferred out of an agent's reach, nothing more of it reaches them."""
+
+    def make_agent():
+        user = UserFactory(email="transferida@alpha.example.com", role="agent")
+        world.other_inbox.agents.add(user)  # works other_inbox only
+        world.inbox.agents.add(world.agent)  # world.inbox is restricted to someone else
+        conv = Conversation.objects.get(pk=world.conversation.pk)
+        services.conversation_assign(conversation=conv, agent=user)
+        from accounts.models import ApiToken
+
+        return user, ApiToken.objects.issue(user=user, name="t")[1], conv
+
+    user, token, conv = await in_tenant(world.org, make_agent)()
+    comm = await connected(agent_socket(world, token=token))
+    visitor = await connected(widget_socket(world))
+    await comm.send_json_to({"type": "subscribe", "conversation": conv.pk})
+    await receive_until(comm, "subscribed")
+    await visitor.send_json_to(send_frame(conv.pk, "antes"))
+    assert (await receive_until(visitor, "message.ack"))["seq"] == 1
+    assert (await receive_until(comm, "message.new"))["body"] == "antes"
+
+    await in_tenant(world.org, lambda: services.conversation_assign(conversation=conv, agent=world.agent))()
+    await visitor.send_json_to(send_frame(conv.pk, "depois"))
+    assert (await receive_until(visitor, "message.ack"))["seq"] == 2
+    assert await comm.receive_nothing(timeout=0.5)
+    # Its own sends are refused too, and nothing is stored.
+    await comm.send_json_to(send_frame(conv.pk, "ainda aqui?"))
+    assert (await receive_until(comm, "error"))["code"] == "not_found"
+    assert await count_messages(world) == 2
+    for c in (comm, visitor):
+        await c.disconnect()
