@@ -1,20 +1,20 @@
 """Benchmark: a noisy neighbour. Tenant A hammers the API at 10× its rate limit while
 tenant B works normally; B's latency with and without A.
 
-    .venv/bin/python bench/noisy_neighbour.py [--seconds 20] [--b-rate 25] [--workers 2] [--json bench/results/noisy_neighbour.json]
+    .venv/bin/python bench/noisy_neighbour.py [--seconds 10] [--pairs 6] [--b-rate 25] [--workers 2] [--json bench/results/noisy_neighbour.json]
 
 A real uvicorn server (--workers processes, default 2 = one per core as in production,
 `orbit.asgi:application`, on a free loopback port,
 never 8000) runs in a subprocess against a dedicated database `orbit_bench_noisy_<pid>` (created
-and dropped here; public schema migrated, the two organizations and their domains are
-plain rows — API requests never open a tenant schema) and its own Redis logical database
-(--redis-db, flushed of the keys it wrote).
+and dropped here; two real organizations with schemas, verified domains, a website inbox,
+30 conversations and an API token each) and its own Redis logical database (--redis-db,
+flushed of the keys it wrote). The request both tenants send is GET /api/v1/conversations.
 
 A is on a plan of --limit requests a minute (burst limit/6 per 10 s), B on one of --b-limit;
 B sends --b-rate requests/s (within its limit), A sends 10 × its per-second limit. Phases alternate
-quiet / noisy / quiet / noisy (--pairs) so drift hits both alike; the defaults give B 500 requests a phase
-(1,000 per mode) so the p99 is not just the slowest sample. A's load runs in its own process
-(forked), so B's latencies are not measured on an event loop that is also busy sending A's
+quiet / noisy / quiet / noisy (--pairs) so drift hits both alike; the defaults give B 250 requests a phase
+(1,500 per mode) so the p99 is not just the slowest sample. A's load runs in its own process
+(forked once before the first phase and idle in quiet phases), so B's latencies are not measured on an event loop that is also busy sending A's
 requests. Status counts per phase are printed (B must see no 429; A's must be mostly 429 — a
 404 from an unknown host would mean the bench measures nothing). Server, load generators,
 PostgreSQL and Redis still share the machine's cores: the load average is printed, compare
@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,16 @@ LOGGING["root"]["level"] = "ERROR"
 '''
 
 
-def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int, b_limit: int) -> dict:
+@dataclass(frozen=True)
+class Target:
+    """One tenant's request: GET `path` on `host` with its API token."""
+
+    host: str
+    path: str
+    token: str
+
+
+def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int, b_limit: int) -> dict[str, Target]:
     (settings_dir / "noisy_settings.py").write_text(SETTINGS.format(redis_db=redis_db))
     sys.path.insert(0, str(settings_dir))
     os.environ["DATABASE_URL"] = bench_url
@@ -84,7 +94,6 @@ def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int, b_lim
     django.setup()
     from django.core.cache import caches
     from django.core.management import call_command
-    from django_tenants.utils import get_tenant_domain_model, get_tenant_model
 
     from billing.models import Plan
 
@@ -92,47 +101,66 @@ def prepare(bench_url: str, redis_db: int, settings_dir: Path, limit: int, b_lim
     caches["shared"].clear()
     plans = {
         "noisy-a": Plan.objects.create(code="bench-a", name="Bench A", api_requests_per_minute=limit,
-                                       api_burst=max(1, limit // 6)),
+                                       api_burst=max(1, limit // 6), features=["api"]),
         "quiet-b": Plan.objects.create(code="bench-b", name="Bench B", api_requests_per_minute=b_limit,
-                                       api_burst=max(1, b_limit // 6)),
+                                       api_burst=max(1, b_limit // 6), features=["api"]),
     }
-    hosts = {}
+    # Real tenants (schema cloned from the template, verified primary domain), each with an
+    # agent, an API token and 30 open conversations: the request both send is a page of the
+    # conversation list from the REST API (token lookup, plan feature, a query in the tenant's
+    # schema), rate limited by their plans and metered.
+    from django_tenants.utils import tenant_context
+
+    from accounts.models import ApiToken, User
+    from chat.models import Contact, Conversation, Inbox
+    from tenants import provisioning
+    from tenants.services import organization_create
+
+    provisioning.template_migrate()
+    targets = {}
     for slug, plan in plans.items():
-        org = get_tenant_model().objects.create(schema_name=f"t_{slug.replace('-', '_')}", name=slug, slug=slug,
-                                                plan=plan, status="active")
-        host = f"{slug}.localhost"
-        # verified: routing serves only verified domains (an unverified one is an unknown host, 404)
-        get_tenant_domain_model().objects.create(domain=host, tenant=org, is_primary=True, is_verified=True)
-        hosts[slug] = host
+        org = organization_create(name=slug, plan=plan, slug=slug, status="active", use_pool=False)
+        with tenant_context(org):
+            inbox = Inbox.objects.create(name=f"Site {slug}")
+            for n in range(30):
+                Conversation.objects.create(inbox=inbox, contact=Contact.objects.create(name=f"Visitante {n}"))
+            agent = User.objects.create_user(email=f"bot@{slug}.example.com", password=None, role="admin")
+            token = ApiToken.objects.issue(user=agent, name="bench")[1]
+        targets[slug] = Target(host=org.domains.get(is_primary=True).domain, path="/api/v1/conversations?limit=20",
+                               token=token)
     from django.db import connections
 
     connections.close_all()
-    return hosts
+    return targets
 
 
 # --- a tiny keep-alive HTTP/1.1 client --------------------------------------------------
 
 
 class Conn:
-    def __init__(self, port: int, host: str):
-        self.port, self.host = port, host
+    def __init__(self, port: int, target: Target):
+        self.port, self.target = port, target
+        self.raw = (
+            f"GET {target.path} HTTP/1.1\r\nHost: {target.host}\r\nAccept: application/json\r\n"
+            f"Authorization: Bearer {target.token}\r\n\r\n"
+        ).encode()
         self.reader = self.writer = None
 
-    async def request(self, path: str, retry: bool = True) -> int:
+    async def request(self, retry: bool = True) -> int:
         try:
-            return await self._request(path)
+            return await self._request()
         except (ConnectionError, IndexError, asyncio.IncompleteReadError):
             if self.writer is not None:
                 self.writer.close()
             self.writer = None
             if not retry:
                 raise
-            return await self.request(path, retry=False)
+            return await self.request(retry=False)
 
-    async def _request(self, path: str) -> int:
+    async def _request(self) -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept: application/json\r\n\r\n".encode())
+        self.writer.write(self.raw)
         await self.writer.drain()
         status_line = await self.reader.readline()
         status = int(status_line.split()[1])
@@ -154,7 +182,7 @@ class Conn:
         return status
 
 
-async def paced(conns: list[Conn], rate: float, seconds: float, path: str, record: list | None, statuses: list) -> None:
+async def paced(conns: list[Conn], rate: float, seconds: float, record: list | None, statuses: list) -> None:
     """Send `rate` requests/s for `seconds`, round-robin over connections, each request
     at its scheduled time (open loop, latencies measured per request)."""
     interval = 1.0 / rate
@@ -165,7 +193,7 @@ async def paced(conns: list[Conn], rate: float, seconds: float, path: str, recor
     async def one(i: int) -> None:
         async with busy[i % len(conns)]:
             t0 = time.perf_counter()
-            status = await conns[i % len(conns)].request(path)
+            status = await conns[i % len(conns)].request()
             if record is not None:
                 record.append(time.perf_counter() - t0)
             statuses.append(status)
@@ -181,44 +209,61 @@ async def paced(conns: list[Conn], rate: float, seconds: float, path: str, recor
     await asyncio.gather(*tasks)
 
 
-async def _hammer(port: int, host: str, seconds: float, a_rate: float) -> list[int]:
-    a_status: list[int] = []
-    a_conns = [Conn(port, host) for _ in range(16)]
-    await paced(a_conns, a_rate, seconds, "/api/bench/ping/", None, a_status)
-    for c in a_conns:
-        if c.writer:
-            c.writer.close()
-    return a_status
+class Hammer:
+    """A's load generator: one process for the whole run (forked before any phase, so no
+    process start-up lands inside a measured window), idle in quiet phases, sending A's
+    requests for a phase's length when told to."""
 
-
-def _hammer_process(port: int, host: str, seconds: float, a_rate: float, out) -> None:
-    out.put(asyncio.run(_hammer(port, host, seconds, a_rate)))
-
-
-def phase(port: int, hosts: dict, noisy: bool, seconds: float, b_rate: float, a_rate: float) -> dict:
-    """B measured on this process's event loop; A (when noisy) sent from a forked process."""
-    a_status: list[int] = []
-    hammer = None
-    if noisy:
+    def __init__(self, port: int, target: Target, a_rate: float):
         ctx = multiprocessing.get_context("fork")
-        out = ctx.Queue()
-        hammer = ctx.Process(target=_hammer_process, args=(port, hosts["noisy-a"], seconds + 0.5, a_rate, out),
-                             daemon=True)
-        hammer.start()
-        time.sleep(0.25)  # the fork and A's first connections happen before B's window opens
-    b = asyncio.run(_measure(port, hosts["quiet-b"], seconds, b_rate))
+        self.control, self.out = ctx.Queue(), ctx.Queue()
+        self.process = ctx.Process(target=_hammer_process, args=(port, target, a_rate, self.control, self.out), daemon=True)
+        self.process.start()
+
+    def start(self, seconds: float) -> None:
+        self.control.put(seconds)
+
+    def statuses(self, timeout: float) -> list[int]:
+        return self.out.get(timeout=timeout)
+
+    def stop(self) -> None:
+        self.control.put(None)
+        self.process.join(timeout=10)
+
+
+def _hammer_process(port: int, target: Target, a_rate: float, control, out) -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        conns = [Conn(port, target) for _ in range(16)]
+        while (seconds := await loop.run_in_executor(None, control.get)) is not None:
+            statuses: list[int] = []
+            await paced(conns, a_rate, seconds, None, statuses)
+            out.put(statuses)
+        for c in conns:
+            if c.writer:
+                c.writer.close()
+
+    asyncio.run(main())
+
+
+def phase(port: int, targets: dict, hammer: Hammer | None, seconds: float, b_rate: float) -> dict:
+    """B measured on this process's event loop; A (when a hammer is given) from its own process."""
+    a_status: list[int] = []
     if hammer is not None:
-        a_status = out.get(timeout=seconds + 60)
-        hammer.join(timeout=10)
+        hammer.start(seconds + 0.5)
+        time.sleep(0.25)  # A's connections are open and busy before B's window opens
+    b = asyncio.run(_measure(port, targets["quiet-b"], seconds, b_rate))
+    if hammer is not None:
+        a_status = hammer.statuses(timeout=seconds + 60)
     return {**b, "a_requests": len(a_status), "a_429": a_status.count(429),
             "a_statuses": {str(k): a_status.count(k) for k in sorted(set(a_status))}}
 
 
-async def _measure(port: int, host: str, seconds: float, b_rate: float) -> dict:
+async def _measure(port: int, target: Target, seconds: float, b_rate: float) -> dict:
     b_lat: list[float] = []
     b_status: list[int] = []
-    b_conns = [Conn(port, host) for _ in range(8)]
-    await paced(b_conns, b_rate, seconds, "/api/bench/ping/", b_lat, b_status)
+    b_conns = [Conn(port, target) for _ in range(8)]
+    await paced(b_conns, b_rate, seconds, b_lat, b_status)
     for c in b_conns:
         if c.writer:
             c.writer.close()
@@ -256,12 +301,12 @@ def summary(values: list[float]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="per phase (2 × --pairs phases)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase (2 × --pairs phases)")
     parser.add_argument("--limit", type=int, default=120, help="A's plan: requests per minute")
     parser.add_argument("--b-limit", type=int, default=6000, help="B's plan: requests per minute")
     parser.add_argument("--b-rate", type=float, default=25.0, help="B's requests/s (within its limit)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (production: one per core)")
-    parser.add_argument("--pairs", type=int, default=2, help="quiet/noisy phase pairs, alternated")
+    parser.add_argument("--pairs", type=int, default=6, help="quiet/noisy phase pairs, alternated")
     parser.add_argument("--redis-db", type=int, default=7)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args()
@@ -275,26 +320,30 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings_dir = Path(tmp)
-            hosts = prepare(bench_url, args.redis_db, settings_dir, args.limit, args.b_limit)
+            targets = prepare(bench_url, args.redis_db, settings_dir, args.limit, args.b_limit)
             port = free_port()
             server = start_server(port, settings_dir, bench_url, args.workers)
             print(f"uvicorn ({args.workers} workers) on 127.0.0.1:{port}; A {a_rate:.0f} req/s (10 × {args.limit}/min), B {args.b_rate} req/s",
                   flush=True)
+            hammer = Hammer(port, targets["noisy-a"], a_rate)
             # warm-up, both tenants on both workers: connections, per-process caches, first requests
-            phase(port, hosts, True, 3, args.b_rate, a_rate)
+            phase(port, targets, hammer, 3, args.b_rate)
             from django.core.cache import caches
 
             results = {"quiet": [], "noisy": []}
             raw = {"quiet": [], "noisy": []}
+            # Rate-limit windows run on across phases, as in real life: clearing them per phase
+            # would give A a fresh allowance (burst) every noisy phase, several times its limit.
+            caches["shared"].clear()
             for mode in ("quiet", "noisy") * args.pairs:
-                caches["shared"].clear()  # fresh windows; the limits profile is re-read
-                phase(port, hosts, False, 0.5, 4, 1)
-                out = phase(port, hosts, mode == "noisy", args.seconds, args.b_rate, a_rate)
+                phase(port, targets, None, 0.5, 4)
+                out = phase(port, targets, hammer if mode == "noisy" else None, args.seconds, args.b_rate)
                 raw[mode].append(out)
                 results[mode] += out["b_latencies"]
                 print(f"  {mode}: B {summary(out['b_latencies'])}, B 429s {out['b_429']} {out['b_statuses']}, "
                       f"A {out['a_requests']} requests, {out['a_429']} refused {out['a_statuses']}", flush=True)
             caches["shared"].clear()
+            hammer.stop()
     finally:
         if server is not None:
             server.terminate()

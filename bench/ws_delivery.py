@@ -1,7 +1,7 @@
 """Benchmark: websocket message delivery, Orbit's chat protocol against a bare Channels echo.
 
     .venv/bin/python bench/ws_delivery.py [--conversations 100] [--rates 100,200,400,600,800,1000]
-                                          [--duration 8] [--workers 1] [--idle 1000]
+                                          [--duration 8] [--workers <cores>] [--idle 1000]
 
 N conversations, each with a visitor socket (/ws/widget/<key>/) and an agent socket
 (/ws/agent/, API token, subscribed to its conversation), on a real uvicorn server on a
@@ -475,7 +475,8 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--rates", default="100,200,400,600,800,1000,1200")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per rate")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn processes")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="uvicorn processes (default: one per core, as make run and the image run it)")
     parser.add_argument("--modes", default="echo,chat", help="which ways to measure (echo is the baseline)")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the memory figure")
     parser.add_argument("--redis-db", type=int, default=8)

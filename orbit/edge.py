@@ -92,7 +92,7 @@ class RateLimitEdge:
         if tenant is None:
             return await self.app(scope, receive, send)
         schema, organization_id, profile = tenant
-        ip = (scope.get("client") or ("-",))[0] or "-"
+        ip = ratelimit.scope_client_ip(scope)
         rules = ratelimit.tenant_rules(schema=schema, organization_id=organization_id, path=scope["path"], ip=ip,
                                        profile=profile)
         if not rules:

@@ -273,11 +273,23 @@ CELERY_BEAT_SCHEDULE |= {
 ORBIT_DNS_RESOLVER = env("ORBIT_DNS_RESOLVER", "tenants.dns.DnsPythonResolver")
 
 # --- chat (issue 3) ---------------------------------------------------------------------
-# Persistent database connections: a websocket message is one short transaction on a
-# database worker thread; reconnecting per message (CONN_MAX_AGE=0) costs more than the
-# insert itself (bench/ws_delivery.py). Tests keep 0: their threads come and go.
-DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else int(env("ORBIT_DB_CONN_MAX_AGE", "60"))
+# Database connections come from a pool (psycopg_pool through Django's OPTIONS["pool"]).
+# Under ASGI each HTTP request runs its sync code on a thread of its own, so Django's
+# persistent connections (CONN_MAX_AGE) would mean a new PostgreSQL connection — a new
+# server process — per request (bench/noisy_neighbour.py: p50 51 → 30 ms). The websocket
+# consumers' database threads keep the connection they take (orbit.lib.tenancy), so a
+# message costs no checkout and no `SET search_path`. Tests use plain connections
+# (CONN_MAX_AGE 0): their threads come and go with each test.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env("ORBIT_DB_CONN_HEALTH_CHECKS", "1") == "1"
+if TESTING or env("ORBIT_DB_POOL", "1") != "1":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else int(env("ORBIT_DB_CONN_MAX_AGE", "60"))
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooling replaces persistent connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": int(env("ORBIT_DB_POOL_MAX", "16")),  # per process: web workers, Celery worker, beat
+        "timeout": 10,
+    }
 # Largest single upload (the plan's storage quota is checked separately, by billing.limits).
 ORBIT_CHAT_MAX_UPLOAD_BYTES = int(env("ORBIT_CHAT_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 # An agent with no live socket stays online this long (a reload is not "offline").

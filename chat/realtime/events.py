@@ -136,13 +136,11 @@ async def _send_one(layer, group: str, event: dict) -> None:
 
 
 async def _send_all(sends: list[tuple[str, dict]]) -> None:
-    """Each group in its own round trip, concurrently (a message goes to the agents' and
-    the visitor's groups: two PUBLISHes whose waits need not add up)."""
+    """One after the other in one task: gathering them costs a task each, and CPU per
+    message is what bounds a process (bench/ws_delivery.py), not these waits."""
     layer = get_channel_layer()
-    if len(sends) == 1:
-        await _send_one(layer, *sends[0])
-    else:
-        await asyncio.gather(*(_send_one(layer, group, event) for group, event in sends))
+    for group, event in sends:
+        await _send_one(layer, group, event)
 
 
 def _dispatch(sends: list[tuple[str, dict]]) -> None:

@@ -9,6 +9,7 @@ whose calls all name their tenant, so the schema is kept between calls."""
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,9 @@ def tenant_database_sync_to_async(func: Callable[..., Any]):
     return wrapper
 
 
+_kept = threading.local()
+
+
 def _enter_schema(tenant) -> None:
     """Point this thread's connection at tenant's schema, without a new `SET search_path`
     when the connection is already there (django-tenants forgets the applied path on
@@ -68,20 +72,31 @@ def run_in_schema_kept(tenant, func: Callable[..., Any], *args, **kwargs) -> Any
         current_schema.reset(token)
 
 
+KEEP_SECONDS = 60  # how long a pooled database thread keeps a connection taken from the pool
+
+
 def _connection_hygiene() -> None:
     """After a call on a pooled database thread: what Django's request cycle does with
-    close_old_connections(), but only when something is wrong. Calling it every time (as
-    channels' DatabaseSyncToAsync does, before and after each call) re-arms the health
-    check, a `SELECT 1` round trip before every websocket frame's real query."""
+    close_old_connections(), but only when something is wrong or the connection is old.
+    Calling it every time (as channels' DatabaseSyncToAsync does, before and after each
+    call) re-arms the health check, a `SELECT 1` round trip before every frame's query;
+    and with Django's connection pool (CONN_MAX_AGE 0) it would hand the connection back
+    after every frame, so the next one pays a checkout and a `SET search_path`."""
     if connection.connection is None:
         return
-    if (
-        connection.errors_occurred
-        or connection.in_atomic_block
-        or not connection.get_autocommit()
-        or (connection.close_at is not None and time.monotonic() >= connection.close_at)
-    ):
+    if connection.errors_occurred or connection.in_atomic_block or not connection.get_autocommit():
         connection.close_if_unusable_or_obsolete()
+        return
+    if connection.pool is None:  # plain connections: CONN_MAX_AGE decides, as for requests
+        if connection.close_at is not None and time.monotonic() >= connection.close_at:
+            connection.close()
+        return
+    raw = connection.connection
+    if getattr(_kept, "raw", None) is not raw:  # a connection this thread has just taken
+        _kept.raw, _kept.since = raw, time.monotonic()
+    elif time.monotonic() - _kept.since >= KEEP_SECONDS:
+        connection.close()  # back to the pool, which ages and checks its connections
+        _kept.raw = None
 
 
 class PooledTenantDatabase(SyncToAsync):

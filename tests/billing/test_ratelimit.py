@@ -171,7 +171,7 @@ def test_redis_errors_fail_open(tight_plan, tenant, tenant_client, monkeypatch):
     assert all(tenant_client.get("/api/x/").status_code != 429 for _ in range(10))
 
 
-def _asgi_get(app, host: str, path: str, client_ip: str = "10.0.0.1"):
+def _asgi_get(app, host: str, path: str, client_ip: str = "10.0.0.1", headers: tuple = ()):
     from asgiref.sync import async_to_sync
 
     sent, seen = [], []
@@ -188,7 +188,7 @@ def _asgi_get(app, host: str, path: str, client_ip: str = "10.0.0.1"):
         sent.append(message)
 
     async def run():
-        await app(inner)({"type": "http", "method": "GET", "path": path, "headers": [(b"host", host.encode())],
+        await app(inner)({"type": "http", "method": "GET", "path": path, "headers": [(b"host", host.encode()), *headers],
                           "client": (client_ip, 5000), "query_string": b""}, receive, send)
 
     async_to_sync(run)()
@@ -263,6 +263,20 @@ def test_edge_widget_per_visitor_ip_and_passes_other_traffic(db, tenant, setting
         status, headers, _b, seen = _asgi_get(edge, other_host, "/api/x/")
         assert status == 200 and "ratelimit" not in headers and SCOPE_FLAG not in seen[0]
 
+
+
+def test_edge_widget_limit_keys_on_the_proxys_client_header_when_configured(db, tenant, settings):
+    settings.BILLING_WIDGET_BURST = "1/10s"
+    edge = _Edge()
+    host = tenant.domains.get(is_primary=True).domain
+    proxy = "10.9.9.9"  # every request arrives from the proxy
+    # unset: the header is the client's to forge, so only the connection's address counts
+    assert _asgi_get(edge, host, "/widget/a/", proxy, ((b"x-real-ip", b"3.3.3.3"),))[0] == 200
+    assert _asgi_get(edge, host, "/widget/a/", proxy, ((b"x-real-ip", b"4.4.4.4"),))[0] == 429
+    settings.ORBIT_TRUSTED_PROXY_IP_HEADER = "X-Real-IP"
+    assert _asgi_get(edge, host, "/widget/a/", proxy, ((b"x-real-ip", b"5.5.5.5"),))[0] == 200
+    assert _asgi_get(edge, host, "/widget/a/", proxy, ((b"x-real-ip", b"6.6.6.6"),))[0] == 200
+    assert _asgi_get(edge, host, "/widget/a/", proxy, ((b"x-real-ip", b"6.6.6.6"),))[0] == 429
 
 
 def test_edge_fails_open_on_redis_errors(tight_plan, tenant, monkeypatch):

@@ -67,3 +67,51 @@ def test_a_connection_with_an_error_is_checked_and_replaced(live_db, tenant):
 
     schema, sets = asyncio.run(run())
     assert schema == tenant.schema_name and sets  # a new connection, its path set again
+
+
+class _StubConnection:
+    """The parts of a DatabaseWrapper _connection_hygiene() looks at."""
+
+    def __init__(self, *, pool=True, errors=False):
+        self.connection = object()
+        self.pool = object() if pool else None
+        self.errors_occurred = errors
+        self.in_atomic_block = False
+        self.close_at = None
+        self.closed = self.checked = 0
+
+    def get_autocommit(self):
+        return True
+
+    def close(self):
+        self.closed += 1
+        self.connection = None
+
+    def close_if_unusable_or_obsolete(self):
+        self.checked += 1
+
+
+def test_a_pooled_thread_keeps_its_connection_until_it_is_old(monkeypatch):
+    from orbit.lib import tenancy
+
+    stub = _StubConnection()
+    monkeypatch.setattr(tenancy, "connection", stub)
+    clock = [1000.0]
+    monkeypatch.setattr(tenancy.time, "monotonic", lambda: clock[0])
+    tenancy._kept.raw = None
+    for _ in range(3):
+        tenancy._connection_hygiene()
+        clock[0] += 10
+    assert stub.closed == 0 and stub.checked == 0  # kept: no checkout, no SET per frame
+    clock[0] += tenancy.KEEP_SECONDS
+    tenancy._connection_hygiene()
+    assert stub.closed == 1  # handed back to the pool, which ages and checks connections
+
+
+def test_a_connection_with_errors_is_checked_at_once(monkeypatch):
+    from orbit.lib import tenancy
+
+    stub = _StubConnection(errors=True)
+    monkeypatch.setattr(tenancy, "connection", stub)
+    tenancy._connection_hygiene()
+    assert stub.checked == 1

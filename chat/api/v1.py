@@ -1,0 +1,74 @@
+"""The tenant's REST API for bots and integrations, authenticated by a personal API token
+(`Authorization: Bearer orb_…`, made on /settings/tokens/). Needs the plan's `api`
+feature; rate limited per tenant by the plan and metered as api_call (billing, /api/…).
+
+`GET /api/v1/conversations?filter=all|mine|unassigned&status=open|pending|snoozed|resolved|any
+&limit=1..100&after=<cursor>`: the conversations the token's user may see, newest activity
+first, keyset-paginated (`next` is the cursor of the following page, null on the last)."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from accounts.models import ApiToken
+from chat import selectors
+from chat.api.responses import bearer, error
+from chat.models import Conversation
+from chat.realtime import events
+from chat.services import usage
+
+MAX_LIMIT = 100
+FILTERS = ("all", "mine", "unassigned")
+
+
+def _conversation(conversation: Conversation) -> dict:
+    """The conversation.updated frame's fields (one shape for socket and API), plus names."""
+    item = events.conversation_updated(conversation)
+    del item["type"]
+    item["id"] = item.pop("conversation")
+    contact = conversation.contact
+    item.update(
+        inbox={"id": conversation.inbox_id, "name": conversation.inbox.name},
+        contact={"id": contact.pk, "name": contact.name, "email": contact.email},
+        created_at=events.iso(conversation.created_at),
+    )
+    return item
+
+
+def _unauthorized():
+    response = error("unauthorized", _("Envie um token de API pessoal: Authorization: Bearer <token>."), 401)
+    response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@require_GET
+def conversations(request):
+    user = ApiToken.objects.authenticate(bearer(request) or "")
+    if user is None:
+        return _unauthorized()
+    if not usage.plan_has_feature("api"):
+        return error("feature_unavailable", _("O seu plano não inclui a API."), 403)
+    params = request.GET
+    filter_ = params.get("filter", "all")
+    if filter_ not in FILTERS:
+        return error("bad_request", _("filter deve ser all, mine ou unassigned."))
+    status = params.get("status", Conversation.Status.OPEN)
+    if status != "any" and status not in Conversation.Status.values:
+        return error("bad_request", _("status deve ser open, pending, snoozed, resolved ou any."))
+    raw_limit = params.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return error("bad_request", _("limit deve ser um número de 1 a %(max)d.") % {"max": MAX_LIMIT})
+    after = None
+    if "after" in params:
+        try:
+            after = selectors.ConversationCursor.decode(params["after"])
+        except selectors.BadCursor:
+            return error("bad_request", _("after não é um cursor desta lista."))
+    rows, next_cursor = selectors.conversation_page_for_agent(
+        user=user, after=after, limit=int(raw_limit), filter=filter_, status=None if status == "any" else status
+    )
+    return JsonResponse(
+        {"results": [_conversation(c) for c in rows], "next": next_cursor.encode() if next_cursor else None}
+    )
