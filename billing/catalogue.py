@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+MB = 1024**2
 GB = 1024**3
 ALL_FEATURES = ["audio", "files", "video", "analytics", "api", "white_label"]
 
@@ -40,6 +41,15 @@ DEFAULT_PLANS = [
 
 # Fields added after the first catalogue (billing/migrations/0004 seeds them; 0002 keeps
 # seeding only the fields that existed then). None = unlimited.
+# Largest single file per plan (the platform's ORBIT_CHAT_MAX_UPLOAD_BYTES stays the ceiling).
+DEFAULT_MAX_UPLOAD_BYTES = {
+    "starter": 5 * MB,
+    "professional": 10 * MB,
+    "business": 25 * MB,
+    "enterprise": 50 * MB,
+    "white-label": 50 * MB,
+}
+
 DEFAULT_PLAN_LIMITS = {
     "starter": {"api_requests_per_minute": 60, "api_burst": 20, "yearly_discount_percent": Decimal("16.67")},
     "professional": {"api_requests_per_minute": 300, "api_burst": 60, "yearly_discount_percent": Decimal("16.67")},

@@ -45,6 +45,10 @@ class Plan(models.Model):
         _("rajada de API"), null=True, blank=True,
         help_text=_("requisições numa janela curta (BILLING_BURST_WINDOW_SECONDS); vazio = ilimitado"),
     )
+    max_upload_bytes = models.PositiveBigIntegerField(
+        _("tamanho máximo de um arquivo (bytes)"), null=True, blank=True,
+        help_text=_("vazio = o teto da plataforma (ORBIT_CHAT_MAX_UPLOAD_BYTES)"),
+    )
     features = models.JSONField(default=list, blank=True)
     is_public = models.BooleanField(default=True)
     sort_order = models.PositiveSmallIntegerField(default=0)

@@ -100,6 +100,16 @@ def conversation_updated(conversation, *, for_visitor: bool = False) -> dict:
     return frame
 
 
+def conversation_activity(message) -> dict:
+    """A quiet conversation woke up (a visitor wrote): agents' lists move it to the top."""
+    return {
+        "type": "conversation.activity",
+        "conversation": message.conversation_id,
+        "last_seq": message.seq,
+        "last_activity_at": iso(message.created_at),
+    }
+
+
 def typing(*, conversation_id: int, state: str, sender: dict) -> dict:
     return {"type": "typing", "conversation": conversation_id, "state": state, "sender": sender}
 

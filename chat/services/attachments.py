@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from chat.models import Attachment
 from chat.services import usage
@@ -109,7 +110,17 @@ def storage_name(*, schema: str, kind: str, extension: str) -> str:
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "ORBIT_CHAT_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
+    """The largest file this tenant may send: its plan's size, under the platform's ceiling
+    (ORBIT_CHAT_MAX_UPLOAD_BYTES, what the proxy and server accept at all)."""
+    ceiling = int(getattr(settings, "ORBIT_CHAT_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
+    plan_limit = getattr(getattr(usage.organization(), "plan", None), "max_upload_bytes", None)
+    return min(ceiling, plan_limit) if plan_limit else ceiling
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    return f"{size // 1024} KB" if size >= 1024 else f"{size} bytes"
 
 
 def file_store(*, upload, original_name: str = "") -> StoredFile:
@@ -119,20 +130,22 @@ def file_store(*, upload, original_name: str = "") -> StoredFile:
     to a message with message_send(attachments=[...]) or deletes it (file_discard)."""
     size = upload.size
     if not usage.plan_has_feature("files") and not usage.plan_has_feature("audio"):
-        raise UploadError("feature_off", "Your plan does not include file uploads.", 403)
+        raise UploadError("feature_off", _("O seu plano não inclui o envio de arquivos."), 403)
     if size is None or size <= 0:
-        raise UploadError("empty", "The file is empty.")
-    if size > max_upload_bytes():
-        raise UploadError("too_large", f"The file is larger than {max_upload_bytes() // (1024 * 1024)} MB.", 413)
+        raise UploadError("empty", _("O arquivo está vazio."))
+    limit = max_upload_bytes()
+    if size > limit:
+        raise UploadError("too_large", _("O arquivo passa de %(size)s, o limite do seu plano.") % {"size": _size_text(limit)}, 413)
     upload.seek(0)
     head = upload.read(4096)
     upload.seek(0)
     kind = sniff(head)
     if kind is None:
-        raise UploadError("bad_type", "This type of file is not accepted.", 415)
+        raise UploadError("bad_type", _("Este tipo de arquivo não é aceito."), 415)
     feature = "audio" if kind.kind == Attachment.Kind.AUDIO else "files"
     if not usage.plan_has_feature(feature):
-        raise UploadError("feature_off", f"Your plan does not include {feature} uploads.", 403)
+        message = _("O seu plano não inclui mensagens de áudio.") if feature == "audio" else _("O seu plano não inclui o envio de arquivos.")
+        raise UploadError("feature_off", message, 403)
     try:
         usage.require_storage(size=size)
     except usage.LimitReached as exc:

@@ -16,6 +16,7 @@ resolved conversation) the caller takes the full path, which says which it was."
 from __future__ import annotations
 
 import contextlib
+import datetime
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ from chat.realtime import events, groups
 from chat.services import usage
 
 MAX_BODY = 5000
+# A visitor writing after this long quiet is announced to the tenant's agents (not only to
+# the conversation's subscribers), so a conversation beyond an agent's loaded list pages
+# comes to the top of it; during a lively exchange the subscribers' message.new is enough.
+WAKE_AFTER = datetime.timedelta(seconds=60)
 
 
 class MessageError(ValueError):
@@ -71,8 +76,9 @@ WITH bump AS (
        SET last_seq = last_seq + 1,
            last_activity_at = %(now)s,
            first_reply_at = CASE WHEN %(is_reply)s AND first_reply_at IS NULL THEN %(now)s ELSE first_reply_at END
-     WHERE id = %(conversation)s AND ({access})
- RETURNING id, last_seq, inbox_id, team_id, assignee_id, contact_id
+      FROM (SELECT id AS prev_id, last_activity_at AS prev_activity FROM {conv} WHERE id = %(conversation)s) AS prev
+     WHERE id = %(conversation)s AND prev_id = id AND ({access})
+ RETURNING id, last_seq, inbox_id, team_id, assignee_id, contact_id, prev_activity
 ), ins AS (
     INSERT INTO {msg} (conversation_id, seq, sender_type, sender_user_id, body, is_private, client_id, created_at)
     SELECT bump.id, bump.last_seq, %(sender_type)s, %(sender_user)s, %(body)s, %(is_private)s, %(client_id)s, %(now)s
@@ -81,7 +87,8 @@ WITH bump AS (
 ), metered AS (
     {usage}
 )
-SELECT ins.id, ins.seq, (SELECT count(*) FROM metered), bump.inbox_id, bump.team_id, bump.assignee_id, bump.contact_id
+SELECT ins.id, ins.seq, (SELECT count(*) FROM metered), bump.inbox_id, bump.team_id, bump.assignee_id,
+       bump.contact_id, bump.prev_activity
   FROM ins, bump
 """
 _sql_cache: dict[tuple[str, str, str], str] = {}
@@ -105,7 +112,7 @@ def _sql(usage_sql: str, access_sql: str) -> str:
 @dataclass(frozen=True)
 class _Stored:
     """What the statement returned: the new message's id and seq, and the conversation's
-    routing columns (for the event's scope and the visitor group)."""
+    routing columns (for the event's scope and the visitor group) and its activity before."""
 
     id: int
     seq: int
@@ -114,6 +121,7 @@ class _Stored:
     team_id: int | None
     assignee_id: int | None
     contact_id: int
+    prev_activity: datetime.datetime | None
 
 
 def _insert(*, conversation_id: int, access: Access, kind: str, user, body: str, is_private: bool,
@@ -306,4 +314,6 @@ def _publish_new(message: Message, attachments, *, row: _Stored, contact_id: int
     targets = [(groups.conversation(organization, message.conversation_id), frame)]
     if not message.is_private:
         targets.append((groups.visitor(organization, row.contact_id), frame))
+    if contact_id is not None and (row.prev_activity is None or message.created_at - row.prev_activity >= WAKE_AFTER):
+        targets.append((groups.agents(organization), events.conversation_activity(message)))
     events.publish(targets, scope={"inbox": row.inbox_id, "team": row.team_id, "assignee": row.assignee_id})

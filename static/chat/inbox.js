@@ -462,6 +462,9 @@
         if (max > lastSeq) { ahead = {}; lastSeq = max; }
         markRead();
         break;
+      case "conversation.activity": // a quiet conversation woke up, maybe beyond the loaded pages
+        if (!subscribed[f.conversation] && f.conversation !== convId) refreshRow(f.conversation);
+        break;
       case "conversation.updated":
         refreshRow(f.conversation);
         if (f.conversation === convId) refreshPanel();

@@ -35,44 +35,41 @@ def _record_seats(*, organization: Organization, before: int, action: str, targe
                          idempotency_key=seat_key(organization=organization, action=action, change_id=change_id))
 
 
+def _seat_change(organization: Organization, action: str, change):
+    """Run change() (an accounts service returning the user) in the organization's schema,
+    then record the seat count if it moved. The callers are atomic: both or neither."""
+    with schema_context(organization.schema_name):
+        before = seat_count(organization=organization)
+        user = change()
+        _record_seats(organization=organization, before=before, action=action, target=user.email)
+    return user
+
+
 @transaction.atomic
 def agent_invite(*, organization: Organization, email: str, name: str = "", role: str, invited_by, base_url: str):
     """Invite a person (billing's seat limit decides, accounts' welcome e-mail after commit)."""
-    with schema_context(organization.schema_name):
-        before = seat_count(organization=organization)
-        user = accounts_services.user_invite(
-            email=email, name=name, role=role, invited_by=invited_by,
-            seat_check=seat_check_for(organization),
-            mail=mail_context_for(organization=organization, base_url=base_url),
-        )
-        _record_seats(organization=organization, before=before, action="user.invite", target=user.email)
-    return user
+    return _seat_change(organization, "user.invite", lambda: accounts_services.user_invite(
+        email=email, name=name, role=role, invited_by=invited_by,
+        seat_check=seat_check_for(organization),
+        mail=mail_context_for(organization=organization, base_url=base_url),
+    ))
 
 
 @transaction.atomic
 def agent_set_role(*, organization: Organization, user_id: int, role: str, actor):
     """Admin ↔ agent: both hold a seat, so the count (and the ledger) stays as it is."""
-    with schema_context(organization.schema_name):
-        before = seat_count(organization=organization)
-        user = accounts_services.user_set_role(user_id=user_id, role=role, actor=actor)
-        _record_seats(organization=organization, before=before, action="user.role", target=user.email)
-    return user
+    return _seat_change(organization, "user.role",
+                        lambda: accounts_services.user_set_role(user_id=user_id, role=role, actor=actor))
 
 
 @transaction.atomic
 def agent_deactivate(*, organization: Organization, user_id: int, actor):
-    with schema_context(organization.schema_name):
-        before = seat_count(organization=organization)
-        user = accounts_services.user_deactivate(user_id=user_id, actor=actor)
-        _record_seats(organization=organization, before=before, action="user.deactivate", target=user.email)
-    return user
+    return _seat_change(organization, "user.deactivate",
+                        lambda: accounts_services.user_deactivate(user_id=user_id, actor=actor))
 
 
 @transaction.atomic
 def agent_reactivate(*, organization: Organization, user_id: int, actor):
     """Back to a seat, if the seat limit allows it."""
-    with schema_context(organization.schema_name):
-        before = seat_count(organization=organization)
-        user = accounts_services.user_reactivate(user_id=user_id, actor=actor, seat_check=seat_check_for(organization))
-        _record_seats(organization=organization, before=before, action="user.reactivate", target=user.email)
-    return user
+    return _seat_change(organization, "user.reactivate", lambda: accounts_services.user_reactivate(
+        user_id=user_id, actor=actor, seat_check=seat_check_for(organization)))

@@ -82,10 +82,12 @@ def setup(tenant):
         return inbox, contact, conv, visitor_token(inbox=inbox, contact=contact)
 
 
-def upload(client, inbox, token, data: bytes, name="foto.png", **fields):
+def upload(client, inbox, token, data: bytes, name="foto.png", language=None, **fields):
     payload = {"file": io.BytesIO(data), "client_id": str(uuid.uuid4()), **fields}
     payload["file"].name = name
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if language:
+        headers["Accept-Language"] = language
     return client.post(f"/api/widget/{inbox.public_key}/attachments", payload, headers=headers)
 
 
@@ -129,6 +131,25 @@ def test_oversized_upload_is_refused(tenant_client, tenant, setup, media, settin
     response = upload(tenant_client, inbox, token, PNG, conversation=conv.pk)
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
     assert stored_files(media) == []
+
+
+def test_the_plans_file_size_limit_refuses_larger_files(tenant_client, tenant, setup, media, settings):
+    inbox, _, conv, token = setup
+    plan = Plan.objects.get(pk=tenant.plan_id)
+    plan.max_upload_bytes = len(PNG) - 1
+    plan.save()
+    response = upload(tenant_client, inbox, token, PNG, conversation=conv.pk, language="en")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    assert response.json()["error"]["message"] == f"The file is larger than {len(PNG) - 1} bytes, your plan's limit."
+    assert stored_files(media) == []
+    plan.max_upload_bytes = len(PNG)
+    plan.save()
+    assert upload(tenant_client, inbox, token, PNG, conversation=conv.pk).status_code == 201
+    # the platform's ceiling still wins over a larger plan limit
+    settings.ORBIT_CHAT_MAX_UPLOAD_BYTES = 10
+    plan.max_upload_bytes = 50 * 1024 * 1024
+    plan.save()
+    assert upload(tenant_client, inbox, token, PNG, conversation=conv.pk).status_code == 413
 
 
 def test_plan_features_gate_files_and_audio(tenant_client, tenant, setup, media):

@@ -56,8 +56,9 @@ def live_server_port(session_tenants, django_db_blocker):
         )
 
 
-@pytest.fixture(scope="module")
-def browser():
+def launch_chromium(extra_args: tuple[str, ...] = ()):
+    """Debian's Chromium under Playwright, for a module's `browser` fixture (a generator:
+    yield from it). Missing Chromium fails the test, unless ORBIT_SKIP_BROWSER=1."""
     if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
         if os.environ.get("ORBIT_SKIP_BROWSER") == "1":
             pytest.skip("ORBIT_SKIP_BROWSER=1")
@@ -70,7 +71,7 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
             yield browser
             browser.close()
     finally:
@@ -78,6 +79,11 @@ def browser():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from launch_chromium()
 
 
 @pytest.fixture

@@ -7,10 +7,6 @@ back. On a plan without the audio feature neither side shows a record button."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 from django.core.cache import caches
 from django_tenants.utils import tenant_context
@@ -18,7 +14,7 @@ from django_tenants.utils import tenant_context
 from billing.models import Plan
 from chat.models import Attachment, Conversation
 from tenants.models import Organization
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.e2e.conftest import launch_chromium, screenshot
 from tests.e2e.test_chat import click_launcher, login_agent, open_shop, shop, shop_server, widget_frame  # noqa: F401
 
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
@@ -43,24 +39,7 @@ PROBE = """async (selector) => {
 @pytest.fixture(scope="module")
 def browser():
     """Chromium with a fake microphone; overrides tests/e2e/conftest.py's `browser` here."""
-    if not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()):
-        if os.environ.get("ORBIT_SKIP_BROWSER") == "1":
-            pytest.skip("ORBIT_SKIP_BROWSER=1")
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FAKE_MEDIA])
-            yield chromium
-            chromium.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    yield from launch_chromium(tuple(FAKE_MEDIA))
 
 
 def _with_microphone(page):

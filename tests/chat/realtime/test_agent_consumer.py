@@ -355,3 +355,29 @@ async def test_a_transfer_away_stops_the_conversations_messages_reaching_the_old
     assert await count_messages(world) == 2
     for c in (comm, visitor):
         await c.disconnect()
+
+
+async def test_a_quiet_conversation_waking_up_is_announced_to_agents_not_subscribed(world, world_b):
+    """A visitor writing after WAKE_AFTER of quiet: conversation.activity on the agents group
+    (filtered by scope), so a conversation beyond the loaded list pages comes to the top."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    conv = world.conversation.pk
+    hour_ago = timezone.now() - timedelta(hours=1)
+    await in_tenant(world.org, lambda: Conversation.objects.filter(pk=conv).update(last_activity_at=hour_ago))()
+    agent = await connected(agent_socket(world))  # admin, not subscribed to the conversation
+    other = await connected(agent_socket(world_b))
+    visitor = await connected(widget_socket(world))
+    await visitor.send_json_to(send_frame(conv, "voltei"))
+    activity = await receive_until(agent, "conversation.activity")
+    assert activity["conversation"] == conv and activity["last_seq"] == 1 and activity["last_activity_at"]
+    # a lively exchange does not repeat it; another tenant never hears of it
+    await visitor.send_json_to(send_frame(conv, "ainda aqui"))
+    assert (await receive_until(visitor, "message.ack"))["seq"] == 1
+    assert (await receive_until(visitor, "message.ack"))["seq"] == 2
+    assert await agent.receive_nothing(timeout=0.4)
+    assert await other.receive_nothing(timeout=0.2)
+    for c in (agent, other, visitor):
+        await c.disconnect()
