@@ -12,7 +12,7 @@ flushed of the keys it wrote). The request both tenants send is GET /api/v1/conv
 
 A is on a plan of --limit requests a minute (burst limit/6 per 10 s), B on one of --b-limit;
 B sends --b-rate requests/s (within its limit), A sends 10 × its per-second limit. Phases alternate
-quiet / noisy / quiet / noisy (--pairs) so drift hits both alike; the defaults give B 250 requests a phase
+quiet / A at its limit / noisy, in turn (--pairs rounds) so drift hits all alike; the defaults give B 250 requests a phase
 (1,500 per mode) so the p99 is not just the slowest sample. A's load runs in its own process
 (forked once before the first phase and idle in quiet phases), so B's latencies are not measured on an event loop that is also busy sending A's
 requests. Status counts per phase are printed (B must see no 429; A's must be mostly 429 — a
@@ -220,8 +220,8 @@ class Hammer:
         self.process = ctx.Process(target=_hammer_process, args=(port, target, a_rate, self.control, self.out), daemon=True)
         self.process.start()
 
-    def start(self, seconds: float) -> None:
-        self.control.put(seconds)
+    def start(self, seconds: float, rate: float) -> None:
+        self.control.put((seconds, rate))
 
     def statuses(self, timeout: float) -> list[int]:
         return self.out.get(timeout=timeout)
@@ -235,9 +235,10 @@ def _hammer_process(port: int, target: Target, a_rate: float, control, out) -> N
     async def main() -> None:
         loop = asyncio.get_running_loop()
         conns = [Conn(port, target) for _ in range(16)]
-        while (seconds := await loop.run_in_executor(None, control.get)) is not None:
+        while (command := await loop.run_in_executor(None, control.get)) is not None:
+            seconds, rate = command
             statuses: list[int] = []
-            await paced(conns, a_rate, seconds, None, statuses)
+            await paced(conns, rate, seconds, None, statuses)
             out.put(statuses)
         for c in conns:
             if c.writer:
@@ -246,11 +247,11 @@ def _hammer_process(port: int, target: Target, a_rate: float, control, out) -> N
     asyncio.run(main())
 
 
-def phase(port: int, targets: dict, hammer: Hammer | None, seconds: float, b_rate: float) -> dict:
+def phase(port: int, targets: dict, hammer: Hammer | None, seconds: float, b_rate: float, a_rate: float = 0.0) -> dict:
     """B measured on this process's event loop; A (when a hammer is given) from its own process."""
     a_status: list[int] = []
     if hammer is not None:
-        hammer.start(seconds + 0.5)
+        hammer.start(seconds + 0.5, a_rate)
         time.sleep(0.25)  # A's connections are open and busy before B's window opens
     b = asyncio.run(_measure(port, targets["quiet-b"], seconds, b_rate))
     if hammer is not None:
@@ -301,12 +302,12 @@ def summary(values: list[float]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="per phase (2 × --pairs phases)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase (3 × --pairs phases)")
     parser.add_argument("--limit", type=int, default=120, help="A's plan: requests per minute")
     parser.add_argument("--b-limit", type=int, default=6000, help="B's plan: requests per minute")
     parser.add_argument("--b-rate", type=float, default=25.0, help="B's requests/s (within its limit)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (production: one per core)")
-    parser.add_argument("--pairs", type=int, default=6, help="quiet/noisy phase pairs, alternated")
+    parser.add_argument("--pairs", type=int, default=6, help="rounds of quiet / at-limit / noisy phases")
     parser.add_argument("--redis-db", type=int, default=7)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args()
@@ -327,17 +328,21 @@ def main() -> None:
                   flush=True)
             hammer = Hammer(port, targets["noisy-a"], a_rate)
             # warm-up, both tenants on both workers: connections, per-process caches, first requests
-            phase(port, targets, hammer, 3, args.b_rate)
+            phase(port, targets, hammer, 3, args.b_rate, a_rate)
             from django.core.cache import caches
 
-            results = {"quiet": [], "noisy": []}
-            raw = {"quiet": [], "noisy": []}
+            # quiet: B alone; at-limit: A sending exactly its plan's rate (its fair share);
+            # noisy: A at 10× (the aim's comparison is noisy against quiet; noisy against
+            # at-limit is what A's refused excess costs B, which is what rate limits control).
+            a_rates = {"quiet": None, "at-limit": args.limit / 60, "noisy": a_rate}
+            results = {mode: [] for mode in a_rates}
+            raw = {mode: [] for mode in a_rates}
             # Rate-limit windows run on across phases, as in real life: clearing them per phase
             # would give A a fresh allowance (burst) every noisy phase, several times its limit.
             caches["shared"].clear()
-            for mode in ("quiet", "noisy") * args.pairs:
+            for mode in tuple(a_rates) * args.pairs:
                 phase(port, targets, None, 0.5, 4)
-                out = phase(port, targets, hammer if mode == "noisy" else None, args.seconds, args.b_rate)
+                out = phase(port, targets, hammer if a_rates[mode] else None, args.seconds, args.b_rate, a_rates[mode] or 0.0)
                 raw[mode].append(out)
                 results[mode] += out["b_latencies"]
                 print(f"  {mode}: B {summary(out['b_latencies'])}, B 429s {out['b_429']} {out['b_statuses']}, "
@@ -353,7 +358,8 @@ def main() -> None:
         connections.close_all()
         database_drop(url, BENCH_DB)
 
-    quiet, noisy = summary(results["quiet"]), summary(results["noisy"])
+    quiet, at_limit, noisy = summary(results["quiet"]), summary(results["at-limit"]), summary(results["noisy"])
+    excess_ratio = noisy["p99"] / at_limit["p99"] if at_limit["p99"] else None
     a_total = sum(r["a_requests"] for r in raw["noisy"])
     a_refused = sum(r["a_429"] for r in raw["noisy"])
     b_refused = sum(r["b_429"] for mode in raw for r in raw[mode])
@@ -366,19 +372,22 @@ def main() -> None:
     lines = [
         "",
         f"Noisy neighbour: A at {a_rate:.0f} req/s (10 × its {args.limit}/min), B at {args.b_rate} req/s; "
-        f"{args.seconds:.0f} s × {args.pairs} phases per mode; uvicorn --workers {args.workers}; A's load from its own process",
+        f"{args.seconds:.0f} s × {args.pairs} phases per mode (quiet / A at its limit / A at 10x, in turn); uvicorn --workers {args.workers}; A's load from its own process",
         f"{'B latency (ms)':<26}{'p50':>8}{'p95':>8}{'p99':>8}{'n':>7}",
         f"{'quiet (B alone)':<26}{quiet['p50']:>8}{quiet['p95']:>8}{quiet['p99']:>8}{quiet['n']:>7}",
-        f"{'noisy (A hammering)':<26}{noisy['p50']:>8}{noisy['p95']:>8}{noisy['p99']:>8}{noisy['n']:>7}",
+        f"{'A at its limit':<26}{at_limit['p50']:>8}{at_limit['p95']:>8}{at_limit['p99']:>8}{at_limit['n']:>7}",
+        f"{'noisy (A at 10x)':<26}{noisy['p50']:>8}{noisy['p95']:>8}{noisy['p99']:>8}{noisy['n']:>7}",
         f"B refused: {b_refused}; A refused: {a_refused}/{a_total} ({a_refused * 100 / max(a_total, 1):.1f} %)",
         f"B p99 noisy/quiet: {ratio:.2f} — aim ≤ {AIM_P99_RATIO:.2f}: {'PASS' if ratio and ratio <= AIM_P99_RATIO else 'MISS'}",
         f"per pair p99 noisy/quiet: {', '.join(f'{r:.2f}' for r in pair_ratios)}; median {pair_median:.2f}",
+        f"B p99 noisy/at-limit: {excess_ratio:.2f} (what A's refused excess costs B; p50 {noisy['p50'] / max(at_limit['p50'], 1e-9):.2f})",
         f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}; {os.cpu_count()} cpus",
     ]
     print("\n".join(lines))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
-        "b_quiet_ms": quiet, "b_noisy_ms": noisy, "b_p99_ratio": round(ratio, 3) if ratio else None, "b_p99_pair_ratios": [round(r, 3) for r in pair_ratios],
+        "b_quiet_ms": quiet, "b_at_limit_ms": at_limit, "b_noisy_ms": noisy,
+        "b_p99_excess_ratio": round(excess_ratio, 3) if excess_ratio else None, "b_p99_ratio": round(ratio, 3) if ratio else None, "b_p99_pair_ratios": [round(r, 3) for r in pair_ratios],
         "b_refused": b_refused, "a_requests": a_total, "a_refused": a_refused,
         "phases": {m: [{k: v for k, v in r.items() if k != "b_latencies"} for r in raw[m]] for m in raw},
         "meta": {"python": platform.python_version(), "cpus": os.cpu_count(), "a_limit_per_minute": args.limit, "b_limit_per_minute": args.b_limit,

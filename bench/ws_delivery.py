@@ -401,7 +401,7 @@ async def client_main(args, world: dict, port: int, server_pid: int) -> dict:
         state: dict = {"server_pid": server_pid}
         pairs = await open_pairs(mode, port, world, state)
         # warm-up (imports, connection pools, JIT-free but cache-warm)
-        await step(mode, min(args.rates), 1.0, pairs, world, state, drain=1.0)
+        await step(mode, min(args.rates), 3.0, pairs, world, state, drain=1.0)
         for rate in args.rates:
             result = await step(mode, rate, args.duration, pairs, world, state)
             results[mode].append(result)

@@ -1,6 +1,13 @@
 import os
+import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orbit.settings")
+
+# A web process runs its event loop and the threads of sync views and database calls
+# under one GIL. A request hands the GIL between them several times; with CPython's
+# default 5 ms switch interval every handoff can wait for another thread's whole slice,
+# so one tenant's traffic lengthens another's tail latency (bench/noisy_neighbour.py).
+sys.setswitchinterval(float(os.environ.get("ORBIT_GIL_SWITCH_INTERVAL", "0.001")))
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 

@@ -286,7 +286,7 @@ if TESTING or env("ORBIT_DB_POOL", "1") != "1":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # pooling replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2,
+        "min_size": 4,  # a web process's websocket database threads hold one each
         "max_size": int(env("ORBIT_DB_POOL_MAX", "16")),  # per process: web workers, Celery worker, beat
         "timeout": 10,
     }

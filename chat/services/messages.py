@@ -231,12 +231,14 @@ def message_send_checked(
     body: str,
     client_id: uuid.UUID | str,
     is_private: bool = False,
+    skip: str | None = None,
 ) -> tuple[Message, bool] | None:
     """message_send for a websocket frame: the access check, seq bump, insert and ledger
     row in one autocommit statement. None when the statement matched no conversation
     (missing, not the sender's, or a resolved one a visitor reopens): the caller then
     looks the conversation up and takes message_send / visitor_message_send, which
-    raise or handle it."""
+    raise or handle it. skip: the sending socket's channel, which gets message.ack instead
+    of its own message.new (the sender's other sockets still get it)."""
     kind, user, contact_id = _sender(sender, None)
     if kind == Message.Sender.CONTACT and is_private:
         raise MessageError("forbidden", "Visitors cannot write private notes.")
@@ -255,7 +257,7 @@ def message_send_checked(
         return None
     message, _ = _stored(stored_row, conversation_id=conversation_id, meter=meter, kind=kind, user=user, body=body,
                          is_private=is_private, client_id=client_id, now=now, attachments=())
-    _publish_new(message, [], row=stored_row, contact_id=contact_id)
+    _publish_new(message, [], row=stored_row, contact_id=contact_id, skip=skip)
     return message, True
 
 
@@ -305,7 +307,7 @@ def message_payload(message: Message, attachments, *, contact_id: int | None = N
     return events.message_new(message, sender=sender, attachments=[attachment_ref(a) for a in attachments])
 
 
-def _publish_new(message: Message, attachments, *, row: _Stored, contact_id: int | None) -> None:
+def _publish_new(message: Message, attachments, *, row: _Stored, contact_id: int | None, skip: str | None = None) -> None:
     """message.new to the conversation's agents (filtered by the conversation's scope as it
     is now, so an agent it was transferred away from stops receiving it) and, unless it
     is a private note, to the visitor."""
@@ -316,4 +318,4 @@ def _publish_new(message: Message, attachments, *, row: _Stored, contact_id: int
         targets.append((groups.visitor(organization, row.contact_id), frame))
     if contact_id is not None and (row.prev_activity is None or message.created_at - row.prev_activity >= WAKE_AFTER):
         targets.append((groups.agents(organization), events.conversation_activity(message)))
-    events.publish(targets, scope={"inbox": row.inbox_id, "team": row.team_id, "assignee": row.assignee_id})
+    events.publish(targets, skip=skip, scope={"inbox": row.inbox_id, "team": row.team_id, "assignee": row.assignee_id})

@@ -29,9 +29,10 @@ def _ref(scope, conversation: int):
     return selectors.conversation_ref_for_agent(scope=scope, conversation_id=conversation)
 
 
-def _send(scope, user, conversation: int, body, client_id: str, private: bool) -> dict:
+def _send(scope, user, conversation: int, body, client_id: str, private: bool, channel_name: str) -> dict:
     sent = services.message_send_checked(
-        conversation_id=conversation, access=scope.access(), sender=user, body=body, client_id=client_id, is_private=private
+        conversation_id=conversation, access=scope.access(), sender=user, body=body, client_id=client_id,
+        is_private=private, skip=channel_name,
     )
     if sent is None:  # no such conversation of this agent's: the full path says which error
         sent = services.message_send(
@@ -121,7 +122,8 @@ class AgentConsumer(ChatConsumer):
         private = content.get("private", False)
         if not isinstance(private, bool):
             raise FrameError("bad_frame", "private must be true or false")
-        ack = await self.db(_send, self.scope_of_agent, self.user, conv, content.get("body"), client_id_of(content), private)
+        ack = await self.db(_send, self.scope_of_agent, self.user, conv, content.get("body"), client_id_of(content), private,
+                            self.channel_name)
         await self.send_frame(ack)
         await self.join(conv)
 

@@ -36,12 +36,12 @@ def _own(inbox, contact, conversation: int):
     return selectors.conversation_for_contact(contact_id=contact.pk, inbox_id=inbox.pk, conversation_id=conversation)
 
 
-def _send(inbox, contact, conversation: int | None, body, client_id: str) -> dict:
+def _send(inbox, contact, conversation: int | None, body, client_id: str, channel_name: str) -> dict:
     sent = None
     if conversation is not None:
         sent = services.message_send_checked(
             conversation_id=conversation, access=selectors.contact_access(contact_id=contact.pk, inbox_id=inbox.pk),
-            sender=contact, body=body, client_id=client_id,
+            sender=contact, body=body, client_id=client_id, skip=channel_name,
         )
     if sent is None:  # a first message, a resolved conversation to reopen, or not theirs: the full path
         conv = _own(inbox, contact, conversation) if conversation is not None else None
@@ -95,7 +95,7 @@ class WidgetConsumer(ChatConsumer):
         conv = conversation_id(content, nullable=True)
         if content.get("private"):
             raise FrameError("forbidden", "Visitors cannot write private notes.")
-        ack = await self.db(_send, self.inbox, self.contact, conv, content.get("body"), client_id_of(content))
+        ack = await self.db(_send, self.inbox, self.contact, conv, content.get("body"), client_id_of(content), self.channel_name)
         await self.send_frame(ack)
 
     async def on_resume(self, content):

@@ -136,17 +136,19 @@ async def test_resume_after_a_dropped_socket_replays_from_the_database(world):
 async def test_private_notes_reach_agents_only(world):
     conv = world.conversation.pk
     agent = await connected(agent_socket(world))
+    colleague = await connected(agent_socket(world))
     visitor = await connected(widget_socket(world))
-    await agent.send_json_to({"type": "subscribe", "conversation": conv})
-    await receive_until(agent, "subscribed")
+    await colleague.send_json_to({"type": "subscribe", "conversation": conv})
+    await receive_until(colleague, "subscribed")
     await agent.send_json_to(send_frame(conv, "nota interna", private=True))
-    note = await receive_until(agent, "message.new")
+    assert (await receive_until(agent, "message.ack"))["seq"] == 1
+    note = await receive_until(colleague, "message.new")
     assert note["private"] is True
     assert await visitor.receive_nothing(timeout=0.3)
     await visitor.send_json_to({"type": "resume", "conversation": conv, "after_seq": 0})
     assert await visitor.receive_json_from() == {"type": "resume.done", "conversation": conv, "more": False}
-    await agent.disconnect()
-    await visitor.disconnect()
+    for c in (agent, colleague, visitor):
+        await c.disconnect()
 
 
 async def test_typing_and_read_go_to_the_other_side(world):

@@ -118,8 +118,7 @@ async def test_every_attempt_on_another_visitors_conversation_is_refused_and_cha
     theirs = world.strangers_conversation.pk
     stranger = await connected(widget_socket(world, token=world.stranger_token))
     await stranger.send_json_to(send_frame(theirs, "minha conversa"))
-    await receive_until(stranger, "message.ack")
-    await receive_until(stranger, "message.new")
+    await receive_until(stranger, "message.ack")  # the sending socket gets no message.new of its own
     before = await snapshot(world)
 
     comm = await connected(widget_socket(world))
@@ -149,12 +148,25 @@ async def test_another_visitors_messages_never_reach_this_socket(world):
     comm = await connected(widget_socket(world))
     stranger = await connected(widget_socket(world, token=world.stranger_token))
     await stranger.send_json_to(send_frame(world.strangers_conversation.pk, "privado"))
-    await receive_until(stranger, "message.new")
+    await receive_until(stranger, "message.ack")
     agent = await connected(agent_socket(world))
     await agent.send_json_to(send_frame(world.strangers_conversation.pk, "resposta privada"))
     await receive_until(stranger, "message.new")
     assert await comm.receive_nothing(timeout=0.3)
     for c in (comm, stranger, agent):
+        await c.disconnect()
+
+
+async def test_the_sending_socket_gets_the_ack_and_the_visitors_other_tabs_the_message(world):
+    sender = await connected(widget_socket(world))
+    other_tab = await connected(widget_socket(world))
+    frame = send_frame(world.conversation.pk, "de uma aba")
+    await sender.send_json_to(frame)
+    ack = await receive_until(sender, "message.ack")
+    new = await receive_until(other_tab, "message.new")
+    assert (new["id"], new["seq"], new["client_id"]) == (ack["id"], ack["seq"], frame["client_id"])
+    assert await sender.receive_nothing(timeout=0.3)
+    for c in (sender, other_tab):
         await c.disconnect()
 
 
