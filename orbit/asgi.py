@@ -1,3 +1,4 @@
+import gc
 import os
 import sys
 
@@ -16,3 +17,9 @@ django_asgi_app = get_asgi_application()
 from orbit.routing import build_application  # noqa: E402
 
 application = build_application(django_asgi_app)
+
+# Everything loaded so far (Django, the apps, the URL conf) lives as long as the process:
+# keep it out of the collector's generations so a full collection does not walk it
+# again and again in the middle of requests.
+if os.environ.get("ORBIT_GC_FREEZE", "1") == "1":
+    gc.freeze()

@@ -23,7 +23,7 @@ def test_the_websocket_bench_serves_with_the_same_options():
     assert UVICORN_OPTIONS["ws_per_message_deflate"] is False
 
 
-def test_web_processes_hand_the_gil_over_every_millisecond(monkeypatch):
+def test_web_processes_switch_the_gil_every_millisecond_and_freeze_what_they_loaded(monkeypatch):
     import importlib
     import sys
 
@@ -37,6 +37,9 @@ def test_web_processes_hand_the_gil_over_every_millisecond(monkeypatch):
         monkeypatch.delenv("ORBIT_GIL_SWITCH_INTERVAL")
         importlib.reload(orbit.asgi)
         assert sys.getswitchinterval() == 0.001
+        import gc
+
+        assert gc.get_freeze_count() > 0  # the loaded application is out of the collector's way
     finally:
         sys.setswitchinterval(before)
 
