@@ -252,9 +252,9 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
 
 @transaction.atomic
 def api_token_revoke(*, user, token_id: int) -> ApiToken:
-    """Delete one of `user`'s own tokens: it stops authenticating at once (new connections;
-    a socket already open stays until it closes). Raises ApiToken.DoesNotExist when the
-    token is missing or someone else's, alike."""
+    """Delete one of `user`'s own tokens: it stops authenticating at once, and a socket
+    already open with it closes at its next heartbeat (chat's agent consumer re-checks).
+    Raises ApiToken.DoesNotExist when the token is missing or someone else's, alike."""
     token = ApiToken.objects.select_for_update().filter(pk=token_id, user_id=user.pk).first()
     if token is None:
         raise ApiToken.DoesNotExist

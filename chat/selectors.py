@@ -122,6 +122,17 @@ class AgentScope:
         )
 
 
+def agent_still_admitted(*, user, token: str | None) -> bool:
+    """Whether a live agent socket may stay open: its user is still active and, when it came
+    in with a personal API token, that token still exists (revoked → the socket closes)."""
+    if token is not None:
+        from accounts.models import ApiToken
+
+        holder = ApiToken.objects.authenticate(token)
+        return holder is not None and holder.pk == user.pk
+    return type(user).objects.filter(pk=user.pk, is_active=True).exists()
+
+
 def agent_scope(*, user) -> AgentScope:
     if user.is_tenant_admin or user.is_superuser:
         return AgentScope(all=True, user_id=user.pk)

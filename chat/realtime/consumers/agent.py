@@ -16,6 +16,7 @@ from chat.realtime import events, groups
 from chat.realtime.consumers.base import ChatConsumer, FrameError, client_id_of, conversation_id, seq_of
 from chat.services import presence
 from chat.services.messages import message_payload
+from tenants.websocket import api_token_from_scope
 
 REPLAY_LIMIT = 500
 
@@ -39,6 +40,14 @@ def _send(scope, user, conversation: int, body, client_id: str, private: bool, c
             conversation=_ref(scope, conversation), sender=user, body=body, client_id=client_id, is_private=private
         )
     return events.message_ack(sent[0])
+
+
+def _beat(user, channel_name: str, token: str | None) -> bool:
+    """The periodic refresh: presence, and whether the socket may stay open."""
+    if not selectors.agent_still_admitted(user=user, token=token):
+        return False
+    presence.presence_heartbeat(user=user, connection_id=channel_name)
+    return True
 
 
 def _check(scope, conversation: int) -> int:
@@ -100,10 +109,17 @@ class AgentConsumer(ChatConsumer):
         await self.db(lambda: presence.presence_disconnect(user=user, connection_id=self.channel_name))
 
     async def _heartbeat(self):
+        """Every HEARTBEAT seconds: refresh presence, and close the socket (4001) once its
+        user is deactivated or its API token revoked — within one beat."""
+        token = api_token_from_scope(self.scope) if self.scope.get("auth") == "token" else None
         while True:
             await asyncio.sleep(presence.HEARTBEAT)
-            with contextlib.suppress(Exception):  # Redis hiccup: the next beat retries
-                await self.db(lambda: presence.presence_heartbeat(user=self.user, connection_id=self.channel_name))
+            admitted = True
+            with contextlib.suppress(Exception):  # a database or Redis hiccup: the next beat retries
+                admitted = await self.db(_beat, self.user, self.channel_name, token)
+            if not admitted:
+                await self.close(code=4001)
+                return
 
     def may_see(self, scope: dict) -> bool:
         return self.scope_of_agent.allows(

@@ -383,3 +383,37 @@ async def test_a_quiet_conversation_waking_up_is_announced_to_agents_not_subscri
     assert await other.receive_nothing(timeout=0.2)
     for c in (agent, other, visitor):
         await c.disconnect()
+
+
+async def _closed_with(comm, code: int, timeout: float = 3) -> bool:
+    while True:
+        output = await comm.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return output.get("code") == code
+
+
+async def test_a_revoked_token_or_a_deactivated_agent_loses_its_open_socket(world, monkeypatch):
+    from accounts.models import ApiToken
+    from chat.services import presence
+
+    monkeypatch.setattr(presence, "HEARTBEAT", 0.2)
+
+    def make():
+        user = UserFactory(email="bot-revogado@alpha.example.com", role="agent")
+        return user, ApiToken.objects.issue(user=user, name="a")[1], ApiToken.objects.issue(user=user, name="b")[1]
+
+    user, first, second = await in_tenant(world.org, make)()
+    revoked = await connected(agent_socket(world, token=first))
+    kept = await connected(agent_socket(world, token=second))
+    admin = await connected(agent_socket(world))
+    await in_tenant(world.org, lambda: ApiToken.objects.filter(user=user, name="a").delete())()
+    assert await _closed_with(revoked, 4001)
+    await asyncio.sleep(0.5)  # a few more beats: the other token's socket is still served
+    await kept.send_json_to({"type": "subscribe", "conversation": world.conversation.pk})
+    assert (await receive_until(kept, "subscribed"))["conversation"] == world.conversation.pk
+    await in_tenant(world.org, lambda: type(user).objects.filter(pk=user.pk).update(is_active=False))()
+    assert await _closed_with(kept, 4001)
+    # someone else's socket is untouched
+    await admin.send_json_to({"type": "subscribe", "conversation": world.conversation.pk})
+    assert (await receive_until(admin, "subscribed"))["conversation"] == world.conversation.pk
+    await admin.disconnect()
