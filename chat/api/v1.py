@@ -23,18 +23,29 @@ MAX_LIMIT = 100
 FILTERS = ("all", "mine", "unassigned")
 
 
-def _conversation(conversation: Conversation) -> dict:
+def _person(user_id, name, email) -> dict | None:
+    """events.user_ref's shape from a row's columns."""
+    if user_id is None:
+        return None
+    return {"id": user_id, "name": name or email.split("@")[0]}
+
+
+def _conversation(row: dict) -> dict:
     """The conversation.updated frame's fields (one shape for socket and API), plus names."""
-    item = events.conversation_updated(conversation)
-    del item["type"]
-    item["id"] = item.pop("conversation")
-    contact = conversation.contact
-    item.update(
-        inbox={"id": conversation.inbox_id, "name": conversation.inbox.name},
-        contact={"id": contact.pk, "name": contact.name, "email": contact.email},
-        created_at=events.iso(conversation.created_at),
-    )
-    return item
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "assignee": _person(row["assignee_id"], row["assignee_name"], row["assignee_email"]),
+        "last_seq": row["last_seq"],
+        "inbox": {"id": row["inbox_id"], "name": row["inbox_name"]},
+        "contact": {"id": row["contact_id"], "name": row["contact_name"], "email": row["contact_email"]},
+        "team": {"id": row["team_id"], "name": row["team_name"]} if row["team_id"] else None,
+        "priority": row["priority"],
+        "labels": list(row["labels"]),
+        "queued": row["queued_at"] is not None,
+        "last_activity_at": events.iso(row["last_activity_at"]),
+        "created_at": events.iso(row["created_at"]),
+    }
 
 
 def _unauthorized():
@@ -66,7 +77,7 @@ def conversations(request):
             after = selectors.ConversationCursor.decode(params["after"])
         except selectors.BadCursor:
             return error("bad_request", _("after não é um cursor desta lista."))
-    rows, next_cursor = selectors.conversation_page_for_agent(
+    rows, next_cursor = selectors.conversation_rows_for_api(
         user=user, after=after, limit=int(raw_limit), filter=filter_, status=None if status == "any" else status
     )
     return JsonResponse(
