@@ -49,10 +49,15 @@ class RateLimitEdge:
     def __init__(self, app):
         self.app = app
         self._hosts: dict[str, tuple[float, object]] = {}
+        # Rules already over quota → (epoch second their window ends, the refusing rule):
+        # until then a request is refused from here, without the Redis round trip (fixed
+        # windows only reopen when they end; other processes keep counting on Redis).
+        self._refusing: dict[tuple, tuple[int, object]] = {}
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → Redis client
 
     def forget_hosts(self) -> None:
         self._hosts.clear()
+        self._refusing.clear()
 
     def _redis(self):
         loop = asyncio.get_running_loop()
@@ -65,6 +70,12 @@ class RateLimitEdge:
             client = self._clients[loop] = redis.asyncio.Redis.from_url(
                 shared["LOCATION"], socket_timeout=timeout, socket_connect_timeout=timeout)
         return client
+
+    @staticmethod
+    async def _refuse(scope, send, rules, outcome) -> None:
+        headers, body = ratelimit.refusal(scope["path"], rules, outcome, settings.LANGUAGE_CODE)
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _tenant(self, host: str):
         now = time.monotonic()
@@ -97,14 +108,20 @@ class RateLimitEdge:
                                        profile=profile)
         if not rules:
             return await self.app(scope, receive, send)
+        memo_key = tuple((r.name, r.schema, r.scope, r.ident, r.quota, r.window) for r in rules)
+        refusing = self._refusing.get(memo_key)
+        now = int(time.time())
+        if refusing is not None and refusing[0] > now:
+            outcome = ratelimit.Outcome(rule=refusing[1], remaining=0, reset=refusing[0] - now, limited=True)
+            return await self._refuse(scope, send, rules, outcome)
         outcomes = await ratelimit.check_async(rules, self._redis())
         if not outcomes:  # failed open: let it through, uncounted, without a second try in Django
             return await self.app({**scope, ratelimit.SCOPE_COUNTED: True}, receive, send)
         if outcomes[-1].limited:
-            headers, body = ratelimit.refusal(scope["path"], rules, outcomes[-1], settings.LANGUAGE_CODE)
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return None
+            if len(self._refusing) > 10_000:
+                self._refusing.clear()
+            self._refusing[memo_key] = (now + outcomes[-1].reset, outcomes[-1].rule)
+            return await self._refuse(scope, send, rules, outcomes[-1])
         extra = [(k.lower().encode(), v.encode()) for k, v in ratelimit.header_pairs(rules, ratelimit.tightest(outcomes))]
 
         async def send_with_headers(message):

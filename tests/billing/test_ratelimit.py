@@ -235,6 +235,38 @@ def test_edge_refuses_before_django_with_the_headers(tight_plan, tenant, other_t
     assert _asgi_get(edge, other_host, "/api/x/")[0] == 200
 
 
+def test_edge_refuses_from_memory_until_the_window_ends(tight_plan, tenant, other_tenant, monkeypatch):
+    """Once a tenant's window is full, the rest of it is refused without a Redis round trip;
+    the window's end sends it back to Redis; another tenant is never refused from memory."""
+    from billing import ratelimit
+    from orbit import edge as edge_module
+
+    put_on(tight_plan, tenant, other_tenant)
+    calls = []
+    real = ratelimit.check_async
+
+    async def counting(rules, client):
+        calls.append(rules[0].schema)
+        return await real(rules, client)
+
+    monkeypatch.setattr(ratelimit, "check_async", counting)
+    edge = _Edge()
+    host = tenant.domains.get(is_primary=True).domain
+    statuses = [_asgi_get(edge, host, "/api/x/")[0] for _ in range(6)]
+    assert statuses == [200, 200, 200, 429, 429, 429]
+    assert calls.count(tenant.schema_name) == 4  # the 5th and 6th never reached Redis
+    status, headers, body, seen = _asgi_get(edge, host, "/api/x/")
+    assert status == 429 and not seen and int(headers["retry-after"]) >= 1 and b"rate_limited" in body
+    other_host = other_tenant.domains.get(is_primary=True).domain
+    assert _asgi_get(edge, other_host, "/api/x/")[0] == 200
+    # past the window's end: back to Redis (whose own window has moved on too)
+    later = edge_module.time.time() + 3600
+    monkeypatch.setattr(edge_module.time, "time", lambda: later)
+    before = calls.count(tenant.schema_name)
+    _asgi_get(edge, host, "/api/x/")
+    assert calls.count(tenant.schema_name) == before + 1
+
+
 def test_edge_counted_requests_are_not_counted_again_by_the_middleware(tight_plan, tenant):
     from django.http import HttpResponse
     from django.test import RequestFactory
