@@ -117,17 +117,12 @@ def _level(after: int, limit: int | None) -> str:
     return selectors.level_for(used=after, limit=limit)
 
 
-def _raise_alert_once(*, organization, metric: str, period: dt.date, level: str, used: int, limit: int) -> None:
-    services.limit_alert_raise_once(organization=organization, metric=metric, period=period, level=level,
-                                    used=used, limit=limit)
-
-
 def _evaluate(*, organization, metric: str, amount: int, used: int, period: dt.date, profile: dict) -> LimitResult:
     limit = profile["limits"].get(metric)
     after = used + amount
     level = _level(after, limit)
     if level == REFUSED:
-        _raise_alert_once(organization=organization, metric=metric, period=period, level=REFUSED, used=used, limit=limit)
+        services.limit_alert_raise_once(organization=organization, metric=metric, period=period, level=REFUSED, used=used, limit=limit)
         return LimitResult(False, REFUSED, _reason(REFUSED, metric, used, limit), used, limit, metric)
     # The packages of the partners / holdings above cap their whole tree.
     for ancestor_id in profile["ancestors"]:
@@ -142,7 +137,7 @@ def _evaluate(*, organization, metric: str, amount: int, used: int, period: dt.d
             ) % {"label": metrics.LABELS[metric], "used": tree_used, "limit": ancestor_limit}
             return LimitResult(False, REFUSED, reason, used, limit, metric)
     if level in (SOFT_80, SOFT_90):
-        _raise_alert_once(organization=organization, metric=metric, period=period, level=level, used=after, limit=limit)
+        services.limit_alert_raise_once(organization=organization, metric=metric, period=period, level=level, used=after, limit=limit)
     return LimitResult(True, level, _reason(level, metric, after, limit), used, limit, metric)
 
 

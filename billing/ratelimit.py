@@ -354,26 +354,25 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        response, refused = self._limit(request)
-        if not refused:
-            meter_api_call(request, response)
+        response = self._limit(request)
+        meter_api_call(request, response)  # refusals (429) are not billed
         return response
 
-    def _limit(self, request) -> tuple[HttpResponse, bool]:
+    def _limit(self, request) -> HttpResponse:
         scope = getattr(request, "scope", None)
         if scope is not None and scope.get(SCOPE_COUNTED):  # orbit.edge counted it (and adds the headers)
-            return self.get_response(request), False
+            return self.get_response(request)
         rules = rules_for(request)
         if not rules:
-            return self.get_response(request), False
+            return self.get_response(request)
         outcomes = check(rules)
         if outcomes and outcomes[-1].limited:
-            return too_many_requests(request, rules, outcomes[-1]), True
+            return too_many_requests(request, rules, outcomes[-1])
         response = self.get_response(request)
         if outcomes:
             for name, value in header_pairs(rules, tightest(outcomes)):
                 response[name] = value
-        return response, False
+        return response
 
 
 # --- websocket frames ------------------------------------------------------------------

@@ -154,7 +154,7 @@ def limit_alerts_raise_for_usage(*, period: dt.date, usage: list[tuple[int, str,
     raised = []
     for org_id, metric, used, limit, level in crossed:
         organization = organizations.get(org_id)
-        if organization is None or organization.status in ("suspended", "cancelled"):
+        if organization is None or organization.is_blocked:
             continue
         alert = limit_alert_raise_once(organization=organization, metric=metric, period=period, level=level,
                                        used=used, limit=limit)

@@ -23,19 +23,12 @@ MAX_LIMIT = 100
 FILTERS = ("all", "mine", "unassigned")
 
 
-def _person(user_id, name, email) -> dict | None:
-    """events.user_ref's shape from a row's columns."""
-    if user_id is None:
-        return None
-    return {"id": user_id, "name": name or email.split("@")[0]}
-
-
 def _conversation(row: dict) -> dict:
     """The conversation.updated frame's fields (one shape for socket and API), plus names."""
     return {
         "id": row["id"],
         "status": row["status"],
-        "assignee": _person(row["assignee_id"], row["assignee_name"], row["assignee_email"]),
+        "assignee": events.person_ref(user_id=row["assignee_id"], name=row["assignee_name"], email=row["assignee_email"]),
         "last_seq": row["last_seq"],
         "inbox": {"id": row["inbox_id"], "name": row["inbox_name"]},
         "contact": {"id": row["contact_id"], "name": row["contact_name"], "email": row["contact_email"]},

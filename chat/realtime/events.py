@@ -37,10 +37,17 @@ def dumps(frame: dict) -> str:
 # --- frames ---------------------------------------------------------------------------
 
 
+def person_ref(*, user_id: int | None, name: str, email: str) -> dict | None:
+    """How a user appears in frames (and the REST API): id and a display name."""
+    if user_id is None:
+        return None
+    return {"id": user_id, "name": name or email.split("@")[0]}
+
+
 def user_ref(user) -> dict | None:
     if user is None:
         return None
-    return {"id": user.pk, "name": user.name or user.email.split("@")[0]}
+    return person_ref(user_id=user.pk, name=user.name, email=user.email)
 
 
 def sender_ref(*, sender_type: str, user=None, contact_id: int | None = None) -> dict:
@@ -138,19 +145,13 @@ def _event(frame: dict, skip: str | None, scope: dict | None) -> dict:
     return event
 
 
-async def _send_one(layer, group: str, event: dict) -> None:
-    try:
-        await layer.group_send(group, event)
-    except Exception:  # noqa: BLE001 — a lost notification is recovered by resume
-        logger.exception("group_send to %s failed", group)
-
-
 async def _send_all(sends: list[tuple[str, dict]]) -> None:
-    """One after the other in one task: gathering them costs a task each, and CPU per
-    message is what bounds a process (bench/ws_delivery.py), not these waits."""
     layer = get_channel_layer()
     for group, event in sends:
-        await _send_one(layer, group, event)
+        try:
+            await layer.group_send(group, event)
+        except Exception:  # noqa: BLE001 — a lost notification is recovered by resume
+            logger.exception("group_send to %s failed", group)
 
 
 def _dispatch(sends: list[tuple[str, dict]]) -> None:

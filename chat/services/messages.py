@@ -61,7 +61,7 @@ class _Duplicate(Exception):
 @dataclass(frozen=True)
 class Access:
     """Which conversations a sender may write to, as a SQL condition on the conversation
-    row (built by chat.selectors: agent_access / contact_access); params are prefixed a_."""
+    row (built by chat.selectors: AgentScope.access(), contact_access()); params are prefixed a_."""
 
     sql: str
     params: dict
@@ -142,16 +142,11 @@ def _insert(*, conversation_id: int, access: Access, kind: str, user, body: str,
         "is_private": is_private,
         "client_id": client_id,
     }
-    sql = _sql(meter.sql, access.sql)
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
+        with savepoint, connection.cursor() as cursor:
+            cursor.execute(_sql(meter.sql, access.sql), params)
+            row = cursor.fetchone()
     except IntegrityError:
         raise _Duplicate from None
     return _Stored(*row) if row is not None else None
@@ -197,30 +192,15 @@ def message_send(
 
     sender is the agent (User), the Contact, or None for a system message; sender_type
     may say "bot" for an API user. Contacts cannot write private notes."""
-    kind, user, contact_id = _sender(sender, sender_type)
-    if kind == Message.Sender.CONTACT and is_private:
-        raise MessageError("forbidden", "Visitors cannot write private notes.")
-    body = validate_body(body, has_attachments=bool(attachments))
-    client_id = parse_client_id(client_id)
-    now = timezone.now()
-    meter = usage.message_meter(now=now)
-    try:
-        with transaction.atomic() if attachments else contextlib.nullcontext():
-            stored_row = _insert(
-                conversation_id=conversation.pk, access=EVERYONE, kind=kind, user=user, body=body,
-                is_private=is_private, client_id=client_id, now=now, meter=meter,
-            )
-            if stored_row is None:
-                raise MessageError("not_found", "Conversation not found.")
-            message, files = _stored(stored_row, conversation_id=conversation.pk, meter=meter, kind=kind, user=user,
-                                     body=body, is_private=is_private, client_id=client_id, now=now,
-                                     attachments=attachments)
-            conversation.last_seq = message.seq
-            conversation.last_activity_at = now
-            _publish_new(message, files, row=stored_row, contact_id=contact_id)
-    except _Duplicate:
-        return _original(conversation_id=conversation.pk, client_id=client_id), False
-    return message, True
+    sent = _send(conversation_id=conversation.pk, access=EVERYONE, sender=sender, sender_type=sender_type, body=body,
+                 client_id=client_id, is_private=is_private, attachments=attachments)
+    if sent is None:
+        raise MessageError("not_found", "Conversation not found.")
+    message, created = sent
+    if created:
+        conversation.last_seq = message.seq
+        conversation.last_activity_at = message.created_at
+    return sent
 
 
 def message_send_checked(
@@ -239,52 +219,42 @@ def message_send_checked(
     looks the conversation up and takes message_send / visitor_message_send, which
     raise or handle it. skip: the sending socket's channel, which gets message.ack instead
     of its own message.new (the sender's other sockets still get it)."""
-    kind, user, contact_id = _sender(sender, None)
+    return _send(conversation_id=conversation_id, access=access, sender=sender, sender_type=None, body=body,
+                 client_id=client_id, is_private=is_private, attachments=(), skip=skip)
+
+
+def _send(*, conversation_id: int, access: Access, sender, sender_type: str | None, body, client_id,
+          is_private: bool, attachments: Sequence[StoredFile], skip: str | None = None) -> tuple[Message, bool] | None:
+    """Both entry points: validate, one statement, the attachments (in one transaction with
+    the message when there are any), the events. None when no conversation matched."""
+    kind, user, contact_id = _sender(sender, sender_type)
     if kind == Message.Sender.CONTACT and is_private:
         raise MessageError("forbidden", "Visitors cannot write private notes.")
-    body = validate_body(body)
+    body = validate_body(body, has_attachments=bool(attachments))
     client_id = parse_client_id(client_id)
     now = timezone.now()
     meter = usage.message_meter(now=now)
     try:
-        stored_row = _insert(
-            conversation_id=conversation_id, access=access, kind=kind, user=user, body=body,
-            is_private=is_private, client_id=client_id, now=now, meter=meter,
-        )
+        with transaction.atomic() if attachments else contextlib.nullcontext():
+            row = _insert(conversation_id=conversation_id, access=access, kind=kind, user=user, body=body,
+                          is_private=is_private, client_id=client_id, now=now, meter=meter)
+            if row is None:
+                return None
+            meter.inserted(row.metered)
+            message = Message(pk=row.id, conversation_id=conversation_id, seq=row.seq, sender_type=kind, sender_user=user,
+                              body=body, is_private=is_private, client_id=client_id, created_at=now)
+            files = [
+                Attachment(message=message, kind=f.kind, file=f.name, content_type=f.content_type, size=f.size,
+                           original_name=f.original_name)
+                for f in attachments
+            ]
+            if files:
+                Attachment.objects.bulk_create(files)
+                usage.record_storage_total(attachment_id=files[-1].pk)
+            _publish_new(message, files, row=row, contact_id=contact_id, skip=skip)
     except _Duplicate:
         return _original(conversation_id=conversation_id, client_id=client_id), False
-    if stored_row is None:
-        return None
-    message, _ = _stored(stored_row, conversation_id=conversation_id, meter=meter, kind=kind, user=user, body=body,
-                         is_private=is_private, client_id=client_id, now=now, attachments=())
-    _publish_new(message, [], row=stored_row, contact_id=contact_id, skip=skip)
     return message, True
-
-
-def _stored(row: _Stored, *, conversation_id: int, meter, kind, user, body, is_private, client_id, now,
-            attachments) -> tuple[Message, list]:
-    """The Message the statement inserted (and its attachments, stored now)."""
-    meter.inserted(row.metered)
-    message = Message(
-        pk=row.id,
-        conversation_id=conversation_id,
-        seq=row.seq,
-        sender_type=kind,
-        sender_user=user,
-        body=body,
-        is_private=is_private,
-        client_id=client_id,
-        created_at=now,
-    )
-    files = [
-        Attachment(message=message, kind=f.kind, file=f.name, content_type=f.content_type, size=f.size,
-                   original_name=f.original_name)
-        for f in attachments
-    ]
-    if files:
-        Attachment.objects.bulk_create(files)
-        usage.record_storage_total(attachment_id=files[-1].pk)
-    return message, files
 
 
 def _original(*, conversation_id: int, client_id: uuid.UUID) -> Message:

@@ -215,7 +215,8 @@ def organization_update(
             f"{organization.slug!r} has sub-organizations: only partners and holdings can have them"
         )
     parent_obj = _resolve_parent(parent)
-    if parent_obj is not None and any(a.pk == organization.pk for a in _ancestors(parent_obj)):
+    new_ancestors = [a.pk for a in _ancestors(parent_obj)]
+    if organization.pk in new_ancestors:
         raise ProvisioningError(f"{parent_obj.slug!r} cannot be the parent of {organization.slug!r}: it would make a cycle")
     old_ancestors = [a.pk for a in _ancestors(organization.parent)]
     organization.name = name
@@ -226,8 +227,7 @@ def organization_update(
     # Its limits (plan), its tree's ancestors (parent) and the tree totals above it: billing
     # drops the cached limits profiles now and on commit, so the next check uses the new ones.
     limits_profile_forget(
-        organization_ids=tree_ids(organization_id=organization.pk) + old_ancestors
-        + [a.pk for a in _ancestors(parent_obj)]
+        organization_ids=tree_ids(organization_id=organization.pk) + old_ancestors + new_ancestors
     )
     # The routing cache holds the organization itself (name, plan): refresh it. The
     # effective brand depends on the tree and the plan (white_label) too.
