@@ -9,10 +9,18 @@ free loopback port. At each target total rate, messages go out open-loop, altern
 visitor → agent and agent → visitor over the conversations; latency is from the send to
 the other side's `message.new`. Lost = sent but never seen by the other side (after a
 drain), duplicates = the same message seen twice by one socket. In the same run and the
-same server process(es), a bare Channels echo (AsyncWebsocketConsumer + group_send on the
-same pub/sub layer and Redis, no database) is measured with the same clients as the
-baseline. Then `--idle` extra idle widget sockets are opened and the server's RSS growth
-per 1,000 sockets is reported.
+same server process(es), with the same clients and the same Redis, two echoes without a
+database are measured:
+
+* `echo` — the baseline the aim names, a bare Channels echo as one writes it from the
+  docs: AsyncWebsocketConsumer + group_send on channels-redis' default (core) layer, with
+  only the two host options redis-py 8 needs to work at all (no socket timeout, a large
+  pool; DESIGN.md);
+* `echo-pubsub` — the same consumer on Orbit's own layer (orbit.lib.channel_layer): what
+  delivery alone costs on the layer chat uses, the floor under chat's figures.
+
+Then `--idle` extra idle widget sockets are opened and the server's RSS growth per 1,000
+sockets is reported.
 
 Runs on its own database (`orbit_bench_ws_<pid>`, created and dropped here) and its own Redis
 logical database (--redis-db) and channel-layer prefix; dev data is never touched.
@@ -58,6 +66,9 @@ AIM_P99_MS = 50.0
 LIMIT_P99_MS = 100.0
 AIM_IDLE_KB = 40.0
 SLUG = "wsbench"
+CORE_LAYER = "bench_core"
+ECHO_PATHS = {"echo": "/bench/echo/", "echo-pubsub": "/bench/echo-pubsub/"}
+MODES = ("echo", "echo-pubsub", "chat")
 
 
 # --- server side ----------------------------------------------------------------------
@@ -70,6 +81,11 @@ def configure_django() -> None:
 
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "orbit_bench"
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = redis
+    settings.CHANNEL_LAYERS[CORE_LAYER] = {  # the bare echo's layer, as channels-redis ships it
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": redis, "socket_timeout": None, "max_connections": 20000}],
+                   "prefix": "orbit_bench_core"},
+    }
     settings.LOGGING["root"]["level"] = "WARNING"
 
 
@@ -92,7 +108,10 @@ def app_factory():
     from orbit.asgi import application
 
     class EchoConsumer(AsyncWebsocketConsumer):
-        """A bare Channels echo as one writes it from the docs: group_send, default dispatch."""
+        """A bare Channels echo as one writes it from the docs: group_send, default dispatch,
+        channels-redis' default (core) layer."""
+
+        channel_layer_alias = CORE_LAYER
 
         async def connect(self):
             self.group = f"bench.echo.{self.scope['url_route']['kwargs']['pair']}"
@@ -108,10 +127,18 @@ def app_factory():
         async def echo_message(self, event):
             await self.send(text_data=event["text"])
 
-    echo = URLRouter([path("bench/echo/<str:pair>/", EchoConsumer.as_asgi())])
+    class PubSubEchoConsumer(EchoConsumer):
+        """The same echo on Orbit's layer (settings.CHANNEL_LAYERS["default"])."""
+
+        channel_layer_alias = "default"
+
+    echo = URLRouter([
+        path("bench/echo/<str:pair>/", EchoConsumer.as_asgi()),
+        path("bench/echo-pubsub/<str:pair>/", PubSubEchoConsumer.as_asgi()),
+    ])
 
     async def app(scope, receive, send):
-        if scope["type"] == "websocket" and scope["path"].startswith("/bench/echo/"):
+        if scope["type"] == "websocket" and scope["path"].startswith("/bench/echo"):
             return await echo(scope, receive, send)
         return await application(scope, receive, send)
 
@@ -261,9 +288,9 @@ async def open_pairs(mode: str, port: int, world: dict, state: dict) -> list[tup
     pairs = []
     loop = asyncio.get_running_loop()
     for i, p in enumerate(world["pairs"]):
-        if mode == "echo":
-            v = await connect(port, world["host"], f"/bench/echo/{i}/")
-            a = await connect(port, world["host"], f"/bench/echo/{i}/")
+        if mode in ECHO_PATHS:
+            v = await connect(port, world["host"], f"{ECHO_PATHS[mode]}{i}/")
+            a = await connect(port, world["host"], f"{ECHO_PATHS[mode]}{i}/")
         else:
             v = await connect(port, world["host"], f"/ws/widget/{world['key']}/?token={p['visitor_token']}")
             a = await connect(port, world["host"], f"/ws/agent/?token={world['agent_token']}")
@@ -315,7 +342,7 @@ async def step(mode: str, rate: int, duration: float, pairs, world: dict, state:
         conv = world["pairs"][i % n]["conversation"]
         frame = (
             {"type": "echo", "client_id": cid, "body": body}
-            if mode == "echo"
+            if mode in ECHO_PATHS
             else {"type": "message.send", "conversation": conv, "client_id": cid, "body": body}
         )
         run.sent[cid] = (time.perf_counter(), receiver)
@@ -396,7 +423,7 @@ async def idle_sockets(port: int, world: dict, count: int, server_pid: int) -> d
 
 
 async def client_main(args, world: dict, port: int, server_pid: int) -> dict:
-    results = {"echo": [], "chat": []}
+    results = {mode: [] for mode in MODES}
     for mode in args.modes:
         state: dict = {"server_pid": server_pid}
         pairs = await open_pairs(mode, port, world, state)
@@ -406,7 +433,7 @@ async def client_main(args, world: dict, port: int, server_pid: int) -> dict:
             result = await step(mode, rate, args.duration, pairs, world, state)
             results[mode].append(result)
             print(
-                f"  {mode:<5} {rate:>5} msg/s: achieved {result['achieved_rate']:>7} p50 {result['p50_ms']} "
+                f"  {mode:<11} {rate:>5} msg/s: achieved {result['achieved_rate']:>7} p50 {result['p50_ms']} "
                 f"p99 {result['p99_ms']} ms lost {result['lost']} dup {result['duplicates']} errors {result['errors']} "
                 f"server cpu {result['server_cpu_ms_per_msg']} ms/msg",
                 flush=True,
@@ -429,6 +456,14 @@ def best_rate(rows: list[dict]) -> int | None:
     return max(ok) if ok else None
 
 
+def best_text(rows: list[dict], rates: list[int]) -> str:
+    """The best rate, marked as a floor when it is the highest rate tried (no ceiling found)."""
+    best = best_rate(rows)
+    if best is None:
+        return "none" if rows else "not run"
+    return f">= {best} (highest tried)" if best == max(rates) else str(best)
+
+
 def report(results: dict, meta: dict) -> str:
     lines = []
     out = lines.append
@@ -437,19 +472,25 @@ def report(results: dict, meta: dict) -> str:
         f"Websocket delivery: {meta['conversations']} conversations (visitor + agent socket each), "
         f"{meta['duration']} s per rate, {meta['workers']} uvicorn process(es), {meta['cpus']} CPUs"
     )
-    head = f"{'way':<7}{'target':>8}{'achieved':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'sent':>8}{'lost':>6}{'dup':>5}  errors"
+    head = f"{'way':<12}{'target':>8}{'achieved':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'sent':>8}{'lost':>6}{'dup':>5}  errors"
     out(head)
     out("-" * len(head))
-    for mode in ("echo", "chat"):
+    for mode in MODES:
         for r in results[mode]:
             out(
-                f"{mode:<7}{r['target_rate']:>8}{r['achieved_rate']:>10}{r['p50_ms'] or '-':>9}{r['p99_ms'] or '-':>9}"
+                f"{mode:<12}{r['target_rate']:>8}{r['achieved_rate']:>10}{r['p50_ms'] or '-':>9}{r['p99_ms'] or '-':>9}"
                 f"{r['max_ms'] or '-':>9}{r['sent']:>8}{r['lost']:>6}{r['duplicates']:>5}  {r['errors'] or ''}"
             )
-    echo_best, chat_best = best_rate(results["echo"]), best_rate(results["chat"])
+    rates = meta["rates"]
+    chat_best = best_rate(results["chat"])
     out("")
-    out(f"Highest rate with p99 <= {LIMIT_P99_MS:.0f} ms and nothing lost: chat {chat_best}, bare echo {echo_best}"
-        + (f"  (ratio chat/echo {chat_best / echo_best:.2f})" if chat_best and echo_best else ""))
+    out(f"Highest rate with p99 <= {LIMIT_P99_MS:.0f} ms and nothing lost: chat {best_text(results['chat'], rates)}, "
+        f"bare Channels echo {best_text(results['echo'], rates)}, echo on Orbit's layer {best_text(results['echo-pubsub'], rates)}")
+    echo_best = best_rate(results["echo"])
+    if results["chat"] and results["echo"]:
+        ok = chat_best is not None and (echo_best is None or chat_best >= echo_best)
+        out(f"Aim: chat at least as high as the bare Channels echo: {chat_best} vs {echo_best}  {'PASS' if ok else 'MISS'}"
+            + (f" (ratio {chat_best / echo_best:.2f})" if chat_best and echo_best else ""))
     at = {r["target_rate"]: r for r in results["chat"]}.get(AIM_RATE)
     if at:
         ok = at["p99_ms"] is not None and at["p99_ms"] <= AIM_P99_MS and at["lost"] == 0 and at["duplicates"] == 0
@@ -473,11 +514,12 @@ def report(results: dict, meta: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=100)
-    parser.add_argument("--rates", default="100,200,400,600,800,1000,1200")
+    parser.add_argument("--rates", default="100,200,400,600,800,1000,1200,1500,2000,2500,3000")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per rate")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="uvicorn processes (default: one per core, as make run and the image run it)")
-    parser.add_argument("--modes", default="echo,chat", help="which ways to measure (echo is the baseline)")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="which ways to measure (echo: the bare Channels baseline; echo-pubsub: the same on Orbit's layer)")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for the memory figure")
     parser.add_argument("--redis-db", type=int, default=8)
     parser.add_argument("--conn-max-age", type=int, default=None, help="server's CONN_MAX_AGE (default: settings)")
@@ -485,7 +527,7 @@ def main() -> int:
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # internal: run the server on this port
     args = parser.parse_args()
     args.rates = sorted(int(r) for r in args.rates.split(","))
-    args.modes = [m for m in ("echo", "chat") if m in args.modes.split(",")]
+    args.modes = [m for m in MODES if m in args.modes.split(",")]
 
     if args.serve is not None:
         serve(args.serve, args.workers)
@@ -534,6 +576,7 @@ def main() -> int:
             "conversations": args.conversations,
             "duration": args.duration,
             "workers": args.workers,
+            "rates": args.rates,
             "conn_max_age": os.environ.get("ORBIT_DB_CONN_MAX_AGE", "settings"),
             "loadavg_1m_before": round(load_before[0], 2),
             "loadavg_1m_after": round(os.getloadavg()[0], 2),

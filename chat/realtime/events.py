@@ -147,11 +147,10 @@ def _event(frame: dict, skip: str | None, scope: dict | None) -> dict:
 
 async def _send_all(sends: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
-    for group, event in sends:
-        try:
-            await layer.group_send(group, event)
-        except Exception:  # noqa: BLE001 — a lost notification is recovered by resume
-            logger.exception("group_send to %s failed", group)
+    try:
+        await layer.group_send_many(sends)  # orbit.lib.channel_layer: one round trip for all
+    except Exception:  # noqa: BLE001 — a lost notification is recovered by resume
+        logger.exception("group_send to %s failed", ", ".join(group for group, _ in sends))
 
 
 def _dispatch(sends: list[tuple[str, dict]]) -> None:

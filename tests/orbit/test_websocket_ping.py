@@ -177,7 +177,7 @@ async def test_database_thread_is_back_on_public_after_a_consumer_call(hosts, te
 
 def test_channel_layer_is_pubsub_with_redis_py_8_safe_settings():
     layer = settings.CHANNEL_LAYERS["default"]
-    assert layer["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert layer["BACKEND"] == "orbit.lib.channel_layer.OrbitPubSubChannelLayer"
     (host,) = layer["CONFIG"]["hosts"]
     assert host["socket_timeout"] is None
     assert host["max_connections"] == 20000
