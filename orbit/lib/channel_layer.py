@@ -1,11 +1,15 @@
 """The channel layer: channels-redis' pub/sub layer with three changes for the chat hot path.
 
-* Publishes do not queue behind one lock. channels-redis 4.3 takes a per-shard lock for
-  every PUBLISH (meant for subscribe/unsubscribe, which change the connection's state), so
-  a process's publishes go out one round trip at a time, behind any (un)subscribe. A
-  PUBLISH uses a pooled connection and touches no shared state: it needs no lock.
+* Publishes are written, not waited on. channels-redis 4.3 sends each PUBLISH as its own
+  command under a per-shard lock (meant for subscribe/unsubscribe, which change the
+  connection's state) and waits for Redis' reply, so a process's publishes went out one
+  round trip at a time, behind any (un)subscribe, and redis-py's command machinery was a
+  fifth of the chat hot path's CPU. Here each shard has one connection for PUBLISH only:
+  commands are written to it in order and a reader task consumes the replies (the number
+  of receivers, which nobody needs; errors are logged). Delivery never depended on that
+  reply: PostgreSQL is the record and clients resume on a seq gap (DESIGN.md).
 * `group_send_many`: one message's events to several groups (the conversation's agents, the
-  visitor) in one pipelined round trip per Redis host instead of one round trip each.
+  visitor) in one write.
 * A receiver with nothing subscribed waits for the next subscription instead of polling
   every 100 ms. The stock one sleeps 0.1 s whenever its connection has no subscription —
   always on its first turn, since it starts before the first SUBSCRIBE returns — so the
@@ -17,35 +21,108 @@ Everything else (serialization, group names, sharding, per-loop layers) is chann
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close, decode_hosts
+from redis.exceptions import ResponseError
 
 logger = logging.getLogger("channels_redis.pubsub")
 
 RECEIVE_POLL_SECONDS = 0.1  # how long one read waits before the receiver looks at its state again
 
 
+class _Publisher:
+    """One Redis connection that only PUBLISHes: written in order, replies read by a task."""
+
+    def __init__(self, pool):
+        self._pool = pool
+        self._connection = None
+        self._replies: asyncio.Task | None = None
+        self._connect_lock = asyncio.Lock()
+
+    async def publish(self, items: list[tuple[str, bytes]]) -> None:
+        connection = self._connection
+        if connection is None or not connection.is_connected:  # never let redis-py reconnect it under the reader
+            if connection is not None:
+                self._forget(connection)
+            connection = await self._connect()
+        try:
+            await connection.send_packed_command(
+                connection.pack_commands([("PUBLISH", channel, message) for channel, message in items]), check_health=False
+            )
+        except BaseException:
+            self._forget(connection)
+            raise
+
+    async def _connect(self):
+        async with self._connect_lock:
+            if self._connection is None:
+                connection = self._pool.make_connection()
+                await connection.connect()
+                self._connection = connection
+                self._replies = asyncio.ensure_future(self._read_replies(connection))
+            return self._connection
+
+    async def _read_replies(self, connection) -> None:
+        while True:
+            try:
+                await connection.read_response(timeout=math.inf, disconnect_on_error=False)
+            except asyncio.CancelledError:
+                raise
+            except ResponseError as exc:  # one PUBLISH refused; the connection is fine
+                logger.warning("PUBLISH refused by Redis: %s", exc)
+            except Exception:  # noqa: BLE001 — the connection is gone: the next publish reconnects
+                logger.warning("publish connection lost", exc_info=True)
+                self._forget(connection)
+                return
+
+    def _forget(self, connection) -> None:
+        if self._connection is connection:
+            self._connection = None
+            if self._replies is not None and self._replies is not asyncio.current_task():
+                self._replies.cancel()
+            self._replies = None
+            asyncio.ensure_future(connection.disconnect(nowait=True))
+
+    async def close(self) -> None:
+        connection, replies = self._connection, self._replies
+        self._connection = self._replies = None
+        if replies is not None:
+            replies.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await replies
+        if connection is not None:
+            await connection.disconnect()
+
+
 class _Shard(RedisSingleShardConnection):
     def __init__(self, host, channel_layer):
         super().__init__(host, channel_layer)
         self._subscribed_event = asyncio.Event()
+        self._publisher: _Publisher | None = None
+
+    def _publisher_ready(self) -> _Publisher:
+        self._ensure_redis()
+        if self._publisher is None:
+            self._publisher = _Publisher(self._redis.connection_pool)
+        return self._publisher
 
     async def publish(self, channel, message):
-        self._ensure_redis()
-        await self._redis.publish(channel, message)
+        await self._publisher_ready().publish([(channel, message)])
 
     async def publish_many(self, items: list[tuple[str, bytes]]) -> None:
-        self._ensure_redis()
-        if len(items) == 1:
-            return await self._redis.publish(*items[0])
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for channel, message in items:
-                pipe.publish(channel, message)
-            await pipe.execute()
+        await self._publisher_ready().publish(items)
+
+    async def flush(self):
+        if self._publisher is not None:
+            await self._publisher.close()
+            self._publisher = None
+        await super().flush()
 
     async def subscribe(self, channel):
         await super().subscribe(channel)

@@ -73,3 +73,33 @@ async def test_the_receiver_wakes_on_the_first_subscription_instead_of_polling(l
     member = await member_of(layer, "t1.conv.10")
     await layer.group_send("t1.conv.10", {"type": "chat.frame", "text": "first"})
     assert (await asyncio.wait_for(layer.receive(member), 5))["text"] == "first"
+
+
+async def test_publishing_goes_on_after_the_publish_connection_drops(layer):
+    member = await member_of(layer, "t1.conv.11")
+    await layer.group_send("t1.conv.11", {"type": "chat.frame", "text": "before"})
+    assert (await asyncio.wait_for(layer.receive(member), 5))["text"] == "before"
+
+    (shard,) = layer._get_layer()._shards
+    dropped = shard._publisher._connection
+    await dropped.disconnect()  # as when Redis restarts or the network drops it
+    await layer.group_send_many([("t1.conv.11", {"type": "chat.frame", "text": "after"})])
+    assert (await asyncio.wait_for(layer.receive(member), 5))["text"] == "after"
+    assert shard._publisher._connection is not dropped
+
+
+async def test_a_refused_publish_is_logged_and_the_next_one_still_goes_out(layer, caplog):
+    member = await member_of(layer, "t1.conv.12")
+    (shard,) = layer._get_layer()._shards
+    publisher = shard._publisher_ready()
+    connection = await publisher._connect()
+    # A command Redis refuses, on the publish connection: its error reply is read and logged.
+    await connection.send_packed_command(connection.pack_command("NOSUCHCOMMAND"), check_health=False)
+    await layer.group_send("t1.conv.12", {"type": "chat.frame", "text": "still here"})
+    assert (await asyncio.wait_for(layer.receive(member), 5))["text"] == "still here"
+    for _ in range(50):  # the reply reader runs on its own task
+        if "PUBLISH refused by Redis" in caplog.text:
+            break
+        await asyncio.sleep(0.1)
+    assert "PUBLISH refused by Redis" in caplog.text
+    assert publisher._connection is connection
