@@ -123,11 +123,16 @@ class UsageEvent(models.Model):
     occurred_at = models.DateTimeField()
     ingested_at = models.DateTimeField()
     period = models.DateField()
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Unique by a constraint, not unique=True: the field option also builds a LIKE
+    # (varchar_pattern_ops) index, which no query uses and every event would pay for.
+    idempotency_key = models.CharField(max_length=200)
 
     class Meta:
         indexes = [
             models.Index(fields=["period", "organization", "metric"], name="billing_usage_period_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="billing_usageevent_idempotency_key_key"),
         ]
         verbose_name = _("evento de uso")
         verbose_name_plural = _("eventos de uso")

@@ -139,10 +139,13 @@ class Conversation(models.Model):
         URGENT = 4, _("Urgente")
 
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="conversations")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    # contact and assignee lead the (…, status) indexes below, which serve their lookups; an
+    # index of their own would only be one more for every message's update of this row.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations", db_index=False)
     status = models.CharField(_("situação"), max_length=10, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_assigned"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_assigned",
+        db_index=False,
     )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations")
     priority = models.PositiveSmallIntegerField(_("prioridade"), choices=Priority.choices, default=Priority.NONE)
@@ -178,7 +181,8 @@ class Message(models.Model):
         SYSTEM = "system", _("Sistema")
         BOT = "bot", _("Robô")
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # (conversation, seq) is unique, so its index serves conversation lookups too.
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     seq = models.PositiveBigIntegerField()
     sender_type = models.CharField(max_length=10, choices=Sender.choices)
     sender_user = models.ForeignKey(

@@ -18,6 +18,8 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from orbit.lib.channel_layer import SKIP_KEY
+
 logger = logging.getLogger(__name__)
 
 # The handler name consumers implement ("chat.frame" → chat_frame).
@@ -139,7 +141,7 @@ def error(*, code: str, message: str, ref=None) -> dict:
 def _event(frame: dict, skip: str | None, scope: dict | None) -> dict:
     event = {"type": EVENT_TYPE, "text": dumps(frame)}
     if skip:
-        event["skip"] = skip  # the sender's own socket (typing echoes are noise)
+        event[SKIP_KEY] = skip  # the sender's own socket: the layer does not deliver it there
     if scope:
         event["scope"] = scope  # who may see it, for the agents group (consumers filter)
     return event

@@ -10,6 +10,10 @@
   reply: PostgreSQL is the record and clients resume on a seq gap (DESIGN.md).
 * `group_send_many`: one message's events to several groups (the conversation's agents, the
   visitor) in one write.
+* A group event is decoded once per process on arrival, not once per member socket, and
+  the member it names in `skip` (the sender's own socket, which gets an ack instead;
+  chat.realtime.events) never gets it: before, every message's copy for the sender's
+  own group went through a queue, Channels' dispatch and a handler only to be dropped.
 * A receiver with nothing subscribed waits for the next subscription instead of polling
   every 100 ms. The stock one sleeps 0.1 s whenever its connection has no subscription —
   always on its first turn, since it starts before the first SUBSCRIBE returns — so the
@@ -33,7 +37,8 @@ from redis.exceptions import ResponseError
 
 logger = logging.getLogger("channels_redis.pubsub")
 
-RECEIVE_POLL_SECONDS = 0.1  # how long one read waits before the receiver looks at its state again
+RECEIVE_POLL_SECONDS = 0.1
+SKIP_KEY = "skip"  # a group event's field naming the one member channel it is not for  # how long one read waits before the receiver looks at its state again
 
 
 class _Publisher:
@@ -118,6 +123,26 @@ class _Shard(RedisSingleShardConnection):
     async def publish_many(self, items: list[tuple[str, bytes]]) -> None:
         await self._publisher_ready().publish(items)
 
+    def _receive_message(self, message):
+        if message is None:
+            return
+        name, data = message["channel"], message["data"]
+        if isinstance(name, bytes):
+            name = name.decode()
+        layer = self.channel_layer
+        queue = layer.channels.get(name)
+        if queue is not None:  # a message to one channel: decoded by its receive()
+            queue.put_nowait(data)
+            return
+        members = layer.groups.get(name)
+        if not members:
+            return
+        event = layer.channel_layer.deserialize(data)
+        skip = event.get(SKIP_KEY)
+        for channel in members:
+            if channel != skip and (queue := layer.channels.get(channel)) is not None:
+                queue.put_nowait(dict(event))  # a copy each: a handler may change its event
+
     async def flush(self):
         if self._publisher is not None:
             await self._publisher.close()
@@ -176,6 +201,10 @@ class OrbitPubSubChannelLayer(RedisPubSubChannelLayer):
             _wrap_close(self, loop)
             return layer
 
+    def deserialize(self, message):
+        # Group events are queued already decoded (_Shard._receive_message).
+        return message if isinstance(message, dict) else super().deserialize(message)
+
     async def group_send_many(self, sends: Iterable[tuple[str, dict]]) -> None:
-        """group_send for several (group, message) pairs: one round trip per Redis host."""
+        """group_send for several (group, message) pairs: one write per Redis host."""
         await self._get_layer().group_send_many(list(sends))

@@ -103,3 +103,21 @@ async def test_a_refused_publish_is_logged_and_the_next_one_still_goes_out(layer
         await asyncio.sleep(0.1)
     assert "PUBLISH refused by Redis" in caplog.text
     assert publisher._connection is connection
+
+
+async def test_a_group_event_skips_the_channel_it_names_and_reaches_the_others(layer):
+    sender = await member_of(layer, "t1.visitor.5")
+    other_tab = await member_of(layer, "t1.visitor.5")
+    await layer.group_send("t1.visitor.5", {"type": "chat.frame", "text": "mine", "skip": sender})
+    await layer.group_send("t1.visitor.5", {"type": "chat.frame", "text": "for all"})
+    assert (await asyncio.wait_for(layer.receive(other_tab), 5))["text"] == "mine"
+    assert (await asyncio.wait_for(layer.receive(other_tab), 5))["text"] == "for all"
+    # The sender's first event is the second one: its own was never queued.
+    first = await asyncio.wait_for(layer.receive(sender), 5)
+    assert first == {"type": "chat.frame", "text": "for all"}
+    # Each member gets its own copy of an event.
+    first["text"] = "changed by a handler"
+    await layer.group_send("t1.visitor.5", {"type": "chat.frame", "text": "shared?"})
+    a = await asyncio.wait_for(layer.receive(sender), 5)
+    b = await asyncio.wait_for(layer.receive(other_tab), 5)
+    assert a == b == {"type": "chat.frame", "text": "shared?"} and a is not b

@@ -20,6 +20,7 @@ from billing.ratelimit import FrameLimiter
 from chat.realtime import events
 from chat.selectors import NotFound
 from chat.services import ConversationError, LimitReached, MessageError
+from orbit.lib.channel_layer import SKIP_KEY
 from orbit.lib.tenancy import PooledTenantDatabase
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return True
 
     async def chat_frame(self, event):
-        if event.get("skip") == self.channel_name:
+        if event.get(SKIP_KEY) == self.channel_name:  # the layer already drops it; a direct send may not
             return
         scope = event.get("scope")
         if scope is not None and not self.may_see(scope):
