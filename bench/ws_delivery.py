@@ -514,7 +514,7 @@ def report(results: dict, meta: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=100)
-    parser.add_argument("--rates", default="100,200,400,600,800,1000,1200,1500,2000,2500,3000")
+    parser.add_argument("--rates", default="100,200,400,600,800,1000,1200,1400,1600,2000,2500,3000")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per rate")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="uvicorn processes (default: one per core, as make run and the image run it)")

@@ -240,7 +240,7 @@ def _after_commit(rows: list[tuple[int, str, dt.date, int]]) -> None:
 # rate-limit middleware does). Events of an organization deleted meanwhile are dropped; a
 # flush that fails otherwise (database unreachable) keeps its events for the next one (up
 # to MAX_PENDING_EVENTS * 10); a clean shutdown flushes what is left (atexit).
-MAX_PENDING_EVENTS = 5000  # this many waiting: written at once by the caller that fills it
+MAX_PENDING_EVENTS = 5000  # this many waiting: written at once (by the flush thread, never the caller)
 _pending_events: list[Event] = []
 _events_lock = threading.Lock()
 _events_timer: threading.Timer | None = None
@@ -258,12 +258,13 @@ def record_later(*, organization, metric: str, quantity: int = 1, idempotency_ke
     with _events_lock:
         _pending_events.append(event)
         full = len(_pending_events) >= MAX_PENDING_EVENTS
-        if _events_timer is None and not full:
-            _events_timer = threading.Timer(delay, _flush_events_in_thread)
+        if full and _events_timer is not None and _events_timer.interval > 0:
+            _events_timer.cancel()  # full: flush now, but still not on the caller's (request's) thread
+            _events_timer = None
+        if _events_timer is None:
+            _events_timer = threading.Timer(0 if full else delay, _flush_events_in_thread)
             _events_timer.daemon = True
             _events_timer.start()
-    if full:
-        flush_events()
 
 
 def pending_events() -> int:

@@ -3,6 +3,8 @@ is one ledger row, written in batches (meters.record_later), never for a 429."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection
 from django.http import HttpResponse
@@ -121,11 +123,29 @@ def test_record_later_validates_and_dedupes(db, tenant, deferred):
     assert api_calls(tenant) == 1
 
 
-def test_a_full_queue_is_written_by_the_caller(db, tenant, deferred, monkeypatch):
+def test_a_full_queue_is_written_at_once_off_the_callers_thread(live_db, tenant, settings, monkeypatch):
+    import time
+
+    settings.BILLING_COUNTER_DEFER_SECONDS = 60  # only a full queue can make it flush within the test
     monkeypatch.setattr(meters, "MAX_PENDING_EVENTS", 10)
-    for i in range(10):
-        meters.record_later(organization=tenant, metric="api_call", idempotency_key=f"api:full:{i}")
-    assert meters.pending_events() == 0 and api_calls(tenant) == 10
+    writers = []
+    real_insert = meters._insert
+
+    def insert(events):
+        writers.append(threading.current_thread())
+        return real_insert(events)
+
+    monkeypatch.setattr(meters, "_insert", insert)
+    try:
+        for i in range(10):
+            meters.record_later(organization=tenant, metric="api_call", idempotency_key=f"api:full:{i}")
+        deadline = time.monotonic() + 10
+        while api_calls(tenant) < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api_calls(tenant) == 10 and meters.pending_events() == 0
+        assert writers and threading.current_thread() not in writers
+    finally:
+        meters.flush_events()
 
 
 def test_events_of_a_vanished_organization_do_not_sink_the_batch(live_db, tenant, other_tenant, settings):
