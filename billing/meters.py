@@ -152,6 +152,12 @@ class KeyedInsert:
             row = (self.organization_id, self.metric, self.period, self.quantity * count)
             transaction.on_commit(lambda: _defer(row))
 
+    def committed(self, count: int) -> None:
+        """inserted() for a statement that ran outside Django's transactions and has already
+        committed (orbit.lib.adb, autocommit on the event loop)."""
+        if count:
+            _defer((self.organization_id, self.metric, self.period, self.quantity * count))
+
 
 def keyed_insert(*, organization, metric: str, key_prefix: str, source: str, now: dt.datetime, quantity: int = 1) -> KeyedInsert:
     """The body of a data-modifying CTE that records one event per row of the CTE `source`

@@ -169,6 +169,14 @@ def _dispatch(sends: list[tuple[str, dict]]) -> None:
         async_to_sync(_send_all)(sends)
 
 
+async def publish_now(groups: Iterable[tuple[str, dict]], *, skip: str | None = None, scope: dict | None = None) -> None:
+    """publish() on the event loop, for a statement that has already committed outside
+    Django's transactions (orbit.lib.adb): sent now, before the caller's ack goes out."""
+    sends = [(group, _event(frame, skip, scope)) for group, frame in groups]
+    if sends:
+        await _send_all(sends)
+
+
 def publish(groups: Iterable[tuple[str, dict]], *, skip: str | None = None, scope: dict | None = None) -> None:
     """Send (group, frame) pairs once the current transaction commits (at once outside one).
 

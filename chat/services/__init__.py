@@ -23,7 +23,14 @@ from chat.services.conversations import (
     system_message,
     visitor_message_send,
 )
-from chat.services.messages import MAX_BODY, MessageError, StoredFile, message_send, message_send_checked
+from chat.services.messages import (
+    MAX_BODY,
+    MessageError,
+    StoredFile,
+    message_send,
+    message_send_checked,
+    message_send_checked_async,
+)
 from chat.services.presence import presence_connect, presence_disconnect, presence_set, presence_settle
 from chat.services.usage import LimitReached
 
@@ -51,6 +58,7 @@ __all__ = [
     "file_store",
     "message_send",
     "message_send_checked",
+    "message_send_checked_async",
     "presence_connect",
     "presence_disconnect",
     "presence_set",

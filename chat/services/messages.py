@@ -11,7 +11,10 @@ count commits or rolls back with the message, exactly once per message.
 From a websocket frame (message_send_checked) the statement also carries the access
 check in its WHERE clause and runs in autocommit: one round trip, no BEGIN/COMMIT, no
 separate lookup. When it matches no row (missing, not yours, or a visitor writing to a
-resolved conversation) the caller takes the full path, which says which it was."""
+resolved conversation) the caller takes the full path, which says which it was.
+message_send_checked_async is the same on the event loop (orbit.lib.adb), without the
+hop to a database thread; the tables are named with their schema, so the statement needs
+no search_path."""
 
 from __future__ import annotations
 
@@ -21,12 +24,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chat.models import Attachment, Contact, Conversation, Message
 from chat.realtime import events, groups
 from chat.services import usage
+from orbit.lib import adb
 
 MAX_BODY = 5000
 # A visitor writing after this long quiet is announced to the tenant's agents (not only to
@@ -81,7 +86,7 @@ WITH bump AS (
  RETURNING id, last_seq, inbox_id, team_id, assignee_id, contact_id, prev_activity
 ), ins AS (
     INSERT INTO {msg} (conversation_id, seq, sender_type, sender_user_id, body, is_private, client_id, created_at)
-    SELECT bump.id, bump.last_seq, %(sender_type)s, %(sender_user)s, %(body)s, %(is_private)s, %(client_id)s, %(now)s
+    SELECT bump.id, bump.last_seq, %(sender_type)s, %(sender_user)s::bigint, %(body)s, %(is_private)s, %(client_id)s, %(now)s
       FROM bump
     RETURNING id, seq
 ), metered AS (
@@ -94,14 +99,16 @@ SELECT ins.id, ins.seq, (SELECT count(*) FROM metered), bump.inbox_id, bump.team
 _sql_cache: dict[tuple[str, str, str], str] = {}
 
 
-def _sql(usage_sql: str, access_sql: str) -> str:
-    """The statement for these tables (the ledger part is the same for every tenant)."""
-    key = (connection.schema_name, usage_sql, access_sql)
+def _sql(usage_sql: str, access_sql: str, schema: str) -> str:
+    """The statement for this tenant's tables, named with their schema (the ledger part is
+    the same for every tenant)."""
+    key = (schema, usage_sql, access_sql)
     sql = _sql_cache.get(key)
     if sql is None:
         qn = connection.ops.quote_name
         sql = _SEND_SQL.format(
-            conv=qn(Conversation._meta.db_table), msg=qn(Message._meta.db_table), usage=usage_sql, access=access_sql
+            conv=f"{qn(schema)}.{qn(Conversation._meta.db_table)}", msg=f"{qn(schema)}.{qn(Message._meta.db_table)}",
+            usage=usage_sql, access=access_sql,
         )
         if len(_sql_cache) > 64:
             _sql_cache.clear()
@@ -124,13 +131,9 @@ class _Stored:
     prev_activity: datetime.datetime | None
 
 
-def _insert(*, conversation_id: int, access: Access, kind: str, user, body: str, is_private: bool,
-            client_id: uuid.UUID, now, meter) -> _Stored | None:
-    """Run the send statement; None if no conversation matched, _Duplicate on a resend.
-
-    Outside a transaction the statement is its own (autocommit); inside one, a savepoint
-    keeps a resend's unique violation from breaking the caller's transaction."""
-    params = {
+def _params(*, conversation_id: int, access: Access, kind: str, user, body: str, is_private: bool,
+            client_id: uuid.UUID, now, meter) -> dict:
+    return {
         **meter.params,
         **access.params,
         "now": now,
@@ -142,12 +145,28 @@ def _insert(*, conversation_id: int, access: Access, kind: str, user, body: str,
         "is_private": is_private,
         "client_id": client_id,
     }
+
+
+def _insert(*, access: Access, meter, **fields) -> _Stored | None:
+    """Run the send statement; None if no conversation matched, _Duplicate on a resend.
+
+    Outside a transaction the statement is its own (autocommit); inside one, a savepoint
+    keeps a resend's unique violation from breaking the caller's transaction."""
     savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
         with savepoint, connection.cursor() as cursor:
-            cursor.execute(_sql(meter.sql, access.sql), params)
+            cursor.execute(_sql(meter.sql, access.sql, connection.schema_name), _params(access=access, meter=meter, **fields))
             row = cursor.fetchone()
     except IntegrityError:
+        raise _Duplicate from None
+    return _Stored(*row) if row is not None else None
+
+
+async def _insert_async(*, schema: str, access: Access, meter, **fields) -> _Stored | None:
+    """_insert on the event loop: its own autocommit transaction on an orbit.lib.adb connection."""
+    try:
+        row = await adb.fetchone(_sql(meter.sql, access.sql, schema), _params(access=access, meter=meter, **fields))
+    except psycopg.errors.UniqueViolation:
         raise _Duplicate from None
     return _Stored(*row) if row is not None else None
 
@@ -223,13 +242,61 @@ def message_send_checked(
                  client_id=client_id, is_private=is_private, attachments=(), skip=skip)
 
 
+async def message_send_checked_async(
+    *,
+    organization,
+    conversation_id: int,
+    access: Access,
+    sender,
+    body: str,
+    client_id: uuid.UUID | str,
+    is_private: bool = False,
+    skip: str | None = None,
+) -> tuple[Message, bool] | None:
+    """message_send_checked on the event loop, for the websocket consumers: the same
+    validation, statement and events, without a database thread. organization: the
+    socket's tenant. None when the statement matched no conversation and also on a resend
+    of client_id: the caller then takes the sync path (message_send_checked), which returns
+    the original message or says what was wrong."""
+    kind, user, contact_id = _checked_sender(sender, is_private)
+    body = validate_body(body)
+    client_id = parse_client_id(client_id)
+    now = timezone.now()
+    meter = usage.message_meter(now=now, org=organization)
+    try:
+        row = await _insert_async(schema=organization.schema_name, conversation_id=conversation_id, access=access,
+                                  kind=kind, user=user, body=body, is_private=is_private, client_id=client_id, now=now,
+                                  meter=meter)
+    except _Duplicate:
+        return None
+    if row is None:
+        return None
+    meter.committed(row.metered)
+    message = _stored_message(row, conversation_id=conversation_id, kind=kind, user=user, body=body,
+                              is_private=is_private, client_id=client_id, now=now)
+    targets, scope = _new_message_events(message, [], row=row, contact_id=contact_id, organization=organization)
+    await events.publish_now(targets, skip=skip, scope=scope)
+    return message, True
+
+
+def _checked_sender(sender, is_private: bool, sender_type: str | None = None) -> tuple[str, object | None, int | None]:
+    kind, user, contact_id = _sender(sender, sender_type)
+    if kind == Message.Sender.CONTACT and is_private:
+        raise MessageError("forbidden", "Visitors cannot write private notes.")
+    return kind, user, contact_id
+
+
+def _stored_message(row: _Stored, *, conversation_id: int, kind: str, user, body: str, is_private: bool,
+                    client_id: uuid.UUID, now) -> Message:
+    return Message(pk=row.id, conversation_id=conversation_id, seq=row.seq, sender_type=kind, sender_user=user,
+                   body=body, is_private=is_private, client_id=client_id, created_at=now)
+
+
 def _send(*, conversation_id: int, access: Access, sender, sender_type: str | None, body, client_id,
           is_private: bool, attachments: Sequence[StoredFile], skip: str | None = None) -> tuple[Message, bool] | None:
     """Both entry points: validate, one statement, the attachments (in one transaction with
     the message when there are any), the events. None when no conversation matched."""
-    kind, user, contact_id = _sender(sender, sender_type)
-    if kind == Message.Sender.CONTACT and is_private:
-        raise MessageError("forbidden", "Visitors cannot write private notes.")
+    kind, user, contact_id = _checked_sender(sender, is_private, sender_type)
     body = validate_body(body, has_attachments=bool(attachments))
     client_id = parse_client_id(client_id)
     now = timezone.now()
@@ -241,8 +308,8 @@ def _send(*, conversation_id: int, access: Access, sender, sender_type: str | No
             if row is None:
                 return None
             meter.inserted(row.metered)
-            message = Message(pk=row.id, conversation_id=conversation_id, seq=row.seq, sender_type=kind, sender_user=user,
-                              body=body, is_private=is_private, client_id=client_id, created_at=now)
+            message = _stored_message(row, conversation_id=conversation_id, kind=kind, user=user, body=body,
+                                      is_private=is_private, client_id=client_id, now=now)
             files = [
                 Attachment(message=message, kind=f.kind, file=f.name, content_type=f.content_type, size=f.size,
                            original_name=f.original_name)
@@ -251,7 +318,9 @@ def _send(*, conversation_id: int, access: Access, sender, sender_type: str | No
             if files:
                 Attachment.objects.bulk_create(files)
                 usage.record_storage_total(attachment_id=files[-1].pk)
-            _publish_new(message, files, row=row, contact_id=contact_id, skip=skip)
+            targets, scope = _new_message_events(message, files, row=row, contact_id=contact_id,
+                                                 organization=usage.organization())
+            events.publish(targets, skip=skip, scope=scope)
     except _Duplicate:
         return _original(conversation_id=conversation_id, client_id=client_id), False
     return message, True
@@ -277,15 +346,16 @@ def message_payload(message: Message, attachments, *, contact_id: int | None = N
     return events.message_new(message, sender=sender, attachments=[attachment_ref(a) for a in attachments])
 
 
-def _publish_new(message: Message, attachments, *, row: _Stored, contact_id: int | None, skip: str | None = None) -> None:
-    """message.new to the conversation's agents (filtered by the conversation's scope as it
-    is now, so an agent it was transferred away from stops receiving it) and, unless it
-    is a private note, to the visitor."""
-    organization = usage.organization()
+def _new_message_events(message: Message, attachments, *, row: _Stored, contact_id: int | None,
+                        organization) -> tuple[list[tuple[str, dict]], dict]:
+    """(group, frame) pairs and the scope for a new message: message.new to the
+    conversation's agents (filtered by the conversation's scope as it is now, so an agent
+    it was transferred away from stops receiving it) and, unless it is a private note, to
+    the visitor; conversation.activity to all agents when a visitor wakes a quiet one."""
     frame = message_payload(message, attachments, contact_id=contact_id)
     targets = [(groups.conversation(organization, message.conversation_id), frame)]
     if not message.is_private:
         targets.append((groups.visitor(organization, row.contact_id), frame))
     if contact_id is not None and (row.prev_activity is None or message.created_at - row.prev_activity >= WAKE_AFTER):
         targets.append((groups.agents(organization), events.conversation_activity(message)))
-    events.publish(targets, skip=skip, scope={"inbox": row.inbox_id, "team": row.team_id, "assignee": row.assignee_id})
+    return targets, {"inbox": row.inbox_id, "team": row.team_id, "assignee": row.assignee_id}

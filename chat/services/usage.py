@@ -60,10 +60,10 @@ def record_message(*, message_id: int) -> None:
     meters.record(organization=org, metric=metrics.MESSAGE, idempotency_key=f"msg:{org.pk}:{message_id}")
 
 
-def message_meter(*, now):
+def message_meter(*, now, org=None):
     """The message's ledger row, for message_send's own statement (one row per stored message,
-    keyed like record_message)."""
-    org = organization()
+    keyed like record_message). org: the tenant, when not the connection's (the event loop)."""
+    org = org if org is not None else organization()
     return meters.keyed_insert(organization=org, metric=metrics.MESSAGE, key_prefix=f"msg:{org.pk}:", source="ins", now=now)
 
 

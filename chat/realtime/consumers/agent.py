@@ -138,8 +138,16 @@ class AgentConsumer(ChatConsumer):
         private = content.get("private", False)
         if not isinstance(private, bool):
             raise FrameError("bad_frame", "private must be true or false")
-        ack = await self.db(_send, self.scope_of_agent, self.user, conv, content.get("body"), client_id_of(content), private,
-                            self.channel_name)
+        client_id = client_id_of(content)
+        sent = await services.message_send_checked_async(  # on the event loop: no database thread
+            organization=self.tenant, conversation_id=conv, access=self.scope_of_agent.access(), sender=self.user,
+            body=content.get("body"), client_id=client_id, is_private=private, skip=self.channel_name,
+        )
+        if sent is not None:
+            ack = events.message_ack(sent[0])
+        else:  # a resend, or no such conversation of this agent's: the sync path answers
+            ack = await self.db(_send, self.scope_of_agent, self.user, conv, content.get("body"), client_id, private,
+                                self.channel_name)
         await self.send_frame(ack)
         await self.join(conv)
 

@@ -95,7 +95,18 @@ class WidgetConsumer(ChatConsumer):
         conv = conversation_id(content, nullable=True)
         if content.get("private"):
             raise FrameError("forbidden", "Visitors cannot write private notes.")
-        ack = await self.db(_send, self.inbox, self.contact, conv, content.get("body"), client_id_of(content), self.channel_name)
+        client_id = client_id_of(content)
+        sent = None
+        if conv is not None:  # the usual case, on the event loop: one statement, no database thread
+            sent = await services.message_send_checked_async(
+                organization=self.scope["tenant"], conversation_id=conv,
+                access=selectors.contact_access(contact_id=self.contact.pk, inbox_id=self.inbox.pk),
+                sender=self.contact, body=content.get("body"), client_id=client_id, skip=self.channel_name,
+            )
+        if sent is not None:
+            ack = events.message_ack(sent[0])
+        else:  # a first message, a resend, a resolved conversation to reopen, or not theirs
+            ack = await self.db(_send, self.inbox, self.contact, conv, content.get("body"), client_id, self.channel_name)
         await self.send_frame(ack)
 
     async def on_resume(self, content):
