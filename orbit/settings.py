@@ -291,6 +291,8 @@ else:
         "max_size": int(env("ORBIT_DB_POOL_MAX", "16")),  # per process: web workers, Celery worker, beat
         "timeout": 10,
     }
+# The websocket send statement's own connections (orbit.lib.adb), per web process, beside the pool above.
+ORBIT_DB_ASYNC_POOL_MAX = int(env("ORBIT_DB_ASYNC_POOL_MAX", "8"))
 # Largest single upload (the plan's storage quota is checked separately, by billing.limits).
 ORBIT_CHAT_MAX_UPLOAD_BYTES = int(env("ORBIT_CHAT_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 # An agent with no live socket stays online this long (a reload is not "offline").

@@ -114,7 +114,7 @@ def _pool() -> _LoopPool:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
-        pool = _pools[loop] = _LoopPool(int(getattr(settings, "ORBIT_DB_ASYNC_POOL_MAX", 8)))
+        pool = _pools[loop] = _LoopPool(settings.ORBIT_DB_ASYNC_POOL_MAX)
         _close_with(loop, pool)
     return pool
 
