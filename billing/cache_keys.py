@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.cache import caches
+from orbit.lib.shared_cache import shared_cache
 
-ALIAS = "shared"
+ALIAS = "shared"  # orbit.lib.shared_cache
 
 
 def cache():
-    return caches[ALIAS]
+    return shared_cache()
 
 
 def usage_counter(*, organization_id: int, metric: str, period: dt.date, scope: str = "own") -> str:

@@ -6,15 +6,16 @@ entries of all its descendants."""
 
 from __future__ import annotations
 
-from django.core.cache import caches
 from django_tenants.utils import get_tenant_model
+
+from orbit.lib.shared_cache import shared_cache
 
 BRAND_TTL = 3600
 PLATFORM = "platform"
 
 
 def _cache():
-    return caches["shared"]
+    return shared_cache()
 
 
 def brand_cache_key(organization_id: int | None) -> str:

@@ -12,8 +12,8 @@ concrete host is what gets cached, so invalidation names the concrete hosts too
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import caches
 
+from orbit.lib.shared_cache import shared_cache
 from tenants.models import Domain, Organization
 
 _MISSING = "-"
@@ -22,7 +22,7 @@ MISSING_TTL = 30
 
 
 def _cache():
-    return caches["shared"]
+    return shared_cache()
 
 
 def host_cache_key(host: str) -> str:
