@@ -37,8 +37,8 @@ from redis.exceptions import ResponseError
 
 logger = logging.getLogger("channels_redis.pubsub")
 
-RECEIVE_POLL_SECONDS = 0.1
-SKIP_KEY = "skip"  # a group event's field naming the one member channel it is not for  # how long one read waits before the receiver looks at its state again
+RECEIVE_POLL_SECONDS = 0.1  # how long one read waits before the receiver looks at its state again
+SKIP_KEY = "skip"  # a group event's field naming the one member channel it is not for
 
 
 class _Publisher:
