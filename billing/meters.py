@@ -154,9 +154,11 @@ class KeyedInsert:
 
     def committed(self, count: int) -> None:
         """inserted() for a statement that ran outside Django's transactions and has already
-        committed (orbit.lib.adb, autocommit on the event loop)."""
+        committed (orbit.lib.adb, autocommit on the event loop): the counters are updated off
+        the caller's thread even when deferring is off, as updating them may block (Redis, and
+        the database on a limits-profile miss)."""
         if count:
-            _defer((self.organization_id, self.metric, self.period, self.quantity * count))
+            _defer((self.organization_id, self.metric, self.period, self.quantity * count), off_thread=True)
 
 
 def keyed_insert(*, organization, metric: str, key_prefix: str, source: str, now: dt.datetime, quantity: int = 1) -> KeyedInsert:
@@ -197,11 +199,14 @@ _deferred_lock = threading.Lock()
 _flush_timer: threading.Timer | None = None
 
 
-def _defer(row: tuple[int, str, dt.date, int]) -> None:
+def _defer(row: tuple[int, str, dt.date, int], *, off_thread: bool = False) -> None:
     global _flush_timer
     delay = getattr(settings, "BILLING_COUNTER_DEFER_SECONDS", 0.2)
     if not delay:
-        _after_commit([row])
+        if off_thread:
+            threading.Thread(target=_apply_in_thread, args=([row],), daemon=True).start()
+        else:
+            _after_commit([row])
         return
     org_id, metric, period, quantity = row
     with _deferred_lock:
@@ -223,6 +228,13 @@ def flush_deferred() -> int:
     if rows:
         _after_commit(rows)
     return len(rows)
+
+
+def _apply_in_thread(rows: list[tuple[int, str, dt.date, int]]) -> None:
+    try:
+        _after_commit(rows)
+    finally:
+        connections.close_all()  # this short-lived thread's own connections, if it opened any
 
 
 def _flush_in_thread() -> None:

@@ -169,12 +169,15 @@ def _dispatch(sends: list[tuple[str, dict]]) -> None:
         async_to_sync(_send_all)(sends)
 
 
-async def publish_now(groups: Iterable[tuple[str, dict]], *, skip: str | None = None, scope: dict | None = None) -> None:
+def publish_soon(groups: Iterable[tuple[str, dict]], *, skip: str | None = None, scope: dict | None = None) -> None:
     """publish() on the event loop, for a statement that has already committed outside
-    Django's transactions (orbit.lib.adb): sent now, before the caller's ack goes out."""
+    Django's transactions (orbit.lib.adb): a task of its own, so the caller's ack never waits
+    on Redis (delivery never depends on it: clients resume on a seq gap)."""
     sends = [(group, _event(frame, skip, scope)) for group, frame in groups]
     if sends:
-        await _send_all(sends)
+        task = asyncio.get_running_loop().create_task(_send_all(sends))
+        _pending.add(task)
+        task.add_done_callback(_pending.discard)
 
 
 def publish(groups: Iterable[tuple[str, dict]], *, skip: str | None = None, scope: dict | None = None) -> None:

@@ -275,7 +275,7 @@ async def message_send_checked_async(
     message = _stored_message(row, conversation_id=conversation_id, kind=kind, user=user, body=body,
                               is_private=is_private, client_id=client_id, now=now)
     targets, scope = _new_message_events(message, [], row=row, contact_id=contact_id, organization=organization)
-    await events.publish_now(targets, skip=skip, scope=scope)
+    events.publish_soon(targets, skip=skip, scope=scope)
     return message, True
 
 

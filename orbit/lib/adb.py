@@ -51,9 +51,14 @@ class _LoopPool:
 
     async def _new(self) -> AsyncConnection:
         conn = await AsyncConnection.connect(**_connect_kwargs(), autocommit=True)
+        try:
+            # The session's time zone is Django's (its adapters read timestamps in it).
+            await conn.execute("SELECT set_config('TimeZone', %s, false)", [connection.timezone_name])
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
         self._open.add(conn)
-        # The session's time zone is Django's (its adapters read timestamps in it).
-        await conn.execute("SELECT set_config('TimeZone', %s, false)", [connection.timezone_name])
         return conn
 
     async def fetchone(self, sql: str, params: dict) -> tuple | None:
@@ -61,27 +66,24 @@ class _LoopPool:
             reused = bool(self._idle)
             conn = self._idle.pop() if reused else await self._new()
             try:
-                row = await _first_row(conn, sql, params)
+                return await self._run(conn, sql, params)
             except psycopg.OperationalError:
-                await self._discard(conn)
                 if not reused:
                     raise
-                # A kept connection the server dropped (restart, idle timeout): once more on a
-                # new one. Safe for the callers' statements: a repeat is refused by their keys.
-                conn = await self._new()
-                try:
-                    row = await _first_row(conn, sql, params)
-                except BaseException:
-                    await self._discard(conn)
-                    raise
-            except BaseException:
-                await self._discard(conn)
-                raise
-            if conn.info.transaction_status == TransactionStatus.IDLE:
+            # A kept connection the server dropped (restart, idle timeout): once more on a new
+            # one. A statement that had committed before the drop is refused by its key then.
+            return await self._run(await self._new(), sql, params)
+
+    async def _run(self, conn: AsyncConnection, sql: str, params: dict) -> tuple | None:
+        """The statement's first row; the connection goes back to the pool if it is still
+        usable afterwards (an error in autocommit leaves it so: a refused resend, bad data)."""
+        try:
+            return await _first_row(conn, sql, params)
+        finally:
+            if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
                 self._idle.append(conn)
             else:
                 await self._discard(conn)
-            return row
 
     async def _discard(self, conn: AsyncConnection) -> None:
         self._open.discard(conn)

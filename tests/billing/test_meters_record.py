@@ -205,3 +205,25 @@ def test_deferred_counter_updates_are_coalesced_into_one_flush(db, tenant, on_co
         if timer is not None:
             timer.cancel()
         meters.flush_deferred()
+
+
+def test_committed_updates_the_counters_off_the_callers_thread(db, tenant, settings, monkeypatch):
+    """KeyedInsert.committed (the event loop's send path): never on the caller's thread, even
+    with deferring off, since updating counters may block on Redis or the database."""
+    settings.BILLING_COUNTER_DEFER_SECONDS = 0
+    applied = []
+    done = threading.Event()
+
+    def after_commit(rows):
+        applied.append((threading.current_thread(), rows))
+        done.set()
+
+    monkeypatch.setattr(meters, "_after_commit", after_commit)
+    meter = meters.keyed_insert(organization=tenant, metric="message", key_prefix="m:", source="src", now=timezone.now())
+    meter.committed(0)
+    assert not applied  # nothing committed, nothing to count
+    meter.committed(2)
+    assert done.wait(5)
+    (thread, rows), = applied
+    assert thread is not threading.current_thread()
+    assert rows == [(tenant.pk, "message", meter.period, 2)]

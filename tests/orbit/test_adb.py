@@ -53,10 +53,13 @@ async def test_a_connection_the_server_dropped_is_replaced(live_db):
     assert dropped not in pool_pids()
 
 
-async def test_an_error_leaves_the_pool_usable(live_db):
+async def test_an_error_keeps_the_connection_and_the_pool_usable(live_db):
+    assert await adb.fetchone("SELECT 1", {}) == (1,)
+    (kept,) = pool_pids()
     with pytest.raises(Exception, match="adb_missing"):
         await adb.fetchone("SELECT * FROM adb_missing", {})
     assert await adb.fetchone("SELECT 3", {}) == (3,)
+    assert pool_pids() == {kept}  # autocommit: a failed statement leaves the connection usable
 
 
 async def test_concurrent_statements_stay_within_the_pool_size(live_db, settings):
