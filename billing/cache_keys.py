@@ -10,8 +10,6 @@ import datetime as dt
 
 from orbit.lib.shared_cache import shared_cache
 
-ALIAS = "shared"  # orbit.lib.shared_cache
-
 
 def cache():
     return shared_cache()

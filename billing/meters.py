@@ -204,7 +204,7 @@ def _defer(row: tuple[int, str, dt.date, int], *, off_thread: bool = False) -> N
     delay = getattr(settings, "BILLING_COUNTER_DEFER_SECONDS", 0.2)
     if not delay:
         if off_thread:
-            threading.Thread(target=_apply_in_thread, args=([row],), daemon=True).start()
+            threading.Thread(target=_in_own_thread, args=(_after_commit, [row]), daemon=True).start()
         else:
             _after_commit([row])
         return
@@ -213,7 +213,7 @@ def _defer(row: tuple[int, str, dt.date, int], *, off_thread: bool = False) -> N
         key = (org_id, metric, period)
         _deferred[key] = _deferred.get(key, 0) + quantity
         if _flush_timer is None:
-            _flush_timer = threading.Timer(delay, _flush_in_thread)
+            _flush_timer = threading.Timer(delay, _in_own_thread, args=(flush_deferred,))
             _flush_timer.daemon = True
             _flush_timer.start()
 
@@ -230,18 +230,13 @@ def flush_deferred() -> int:
     return len(rows)
 
 
-def _apply_in_thread(rows: list[tuple[int, str, dt.date, int]]) -> None:
+def _in_own_thread(func, *args) -> None:
+    """func(*args) as a short-lived thread's whole work: its database connections, if it
+    opened any, are closed when it ends."""
     try:
-        _after_commit(rows)
+        func(*args)
     finally:
-        connections.close_all()  # this short-lived thread's own connections, if it opened any
-
-
-def _flush_in_thread() -> None:
-    try:
-        flush_deferred()
-    finally:
-        connections.close_all()  # this short-lived thread's own connections, if it opened any
+        connections.close_all()
 
 
 def _after_commit(rows: list[tuple[int, str, dt.date, int]]) -> None:
@@ -280,7 +275,7 @@ def record_later(*, organization, metric: str, quantity: int = 1, idempotency_ke
             _events_timer.cancel()  # full: flush now, but still not on the caller's (request's) thread
             _events_timer = None
         if _events_timer is None:
-            _events_timer = threading.Timer(0 if full else delay, _flush_events_in_thread)
+            _events_timer = threading.Timer(0 if full else delay, _in_own_thread, args=(flush_events,))
             _events_timer.daemon = True
             _events_timer.start()
 
@@ -316,13 +311,6 @@ def flush_events() -> int:
         log.warning("could not write %s usage events; kept for the next flush (%s dropped)", len(events), lost,
                     exc_info=True)
         return 0
-
-
-def _flush_events_in_thread() -> None:
-    try:
-        flush_events()
-    finally:
-        connections.close_all()  # this short-lived thread's own connections
 
 
 def _flush_at_exit() -> None:

@@ -56,10 +56,8 @@ _script = None
 
 def _incr_if_cached(totals: dict[str, int]) -> None:
     global _script
-    from django_redis import get_redis_connection
-
     c = cache_keys.cache()
-    client = get_redis_connection(cache_keys.ALIAS)
+    client = c.client.get_client(write=True)
     if _script is None:
         _script = client.register_script(_INCR_IF_CACHED)
     _script(keys=[c.make_key(k) for k in totals], args=list(totals.values()), client=client)

@@ -155,16 +155,18 @@ async def _send_all(sends: list[tuple[str, dict]]) -> None:
         logger.exception("group_send to %s failed", ", ".join(group for group, _ in sends))
 
 
+def _start(loop: asyncio.AbstractEventLoop, sends: list[tuple[str, dict]]) -> None:
+    """The sends as a task of their own on loop (kept referenced until done)."""
+    task = loop.create_task(_send_all(sends))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
 def _dispatch(sends: list[tuple[str, dict]]) -> None:
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():
         # In a consumer's database thread: hand the sends to the server's loop and return.
-        def start():
-            task = loop.create_task(_send_all(sends))
-            _pending.add(task)
-            task.add_done_callback(_pending.discard)
-
-        loop.call_soon_threadsafe(start)
+        loop.call_soon_threadsafe(_start, loop, sends)
     else:
         async_to_sync(_send_all)(sends)
 
@@ -175,9 +177,7 @@ def publish_soon(groups: Iterable[tuple[str, dict]], *, skip: str | None = None,
     on Redis (delivery never depends on it: clients resume on a seq gap)."""
     sends = [(group, _event(frame, skip, scope)) for group, frame in groups]
     if sends:
-        task = asyncio.get_running_loop().create_task(_send_all(sends))
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
+        _start(asyncio.get_running_loop(), sends)
 
 
 def publish(groups: Iterable[tuple[str, dict]], *, skip: str | None = None, scope: dict | None = None) -> None:

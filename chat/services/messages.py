@@ -131,23 +131,55 @@ class _Stored:
     prev_activity: datetime.datetime | None
 
 
-def _params(*, conversation_id: int, access: Access, kind: str, user, body: str, is_private: bool,
-            client_id: uuid.UUID, now, meter) -> dict:
-    return {
-        **meter.params,
-        **access.params,
-        "now": now,
-        "is_reply": kind in (Message.Sender.AGENT, Message.Sender.BOT) and not is_private,
-        "conversation": conversation_id,
-        "sender_type": kind,
-        "sender_user": user.pk if user is not None else None,
-        "body": body,
-        "is_private": is_private,
-        "client_id": client_id,
-    }
+@dataclass(frozen=True)
+class _Draft:
+    """A message checked and ready to store: the sender resolved, the body and client_id
+    valid, the time and the ledger row fixed. Both send paths (sync, event loop) start here."""
+
+    kind: str
+    user: object | None
+    contact_id: int | None
+    body: str
+    is_private: bool
+    client_id: uuid.UUID
+    now: datetime.datetime
+    meter: object  # billing.meters.KeyedInsert
+
+    def statement(self, *, conversation_id: int, access: Access, schema: str) -> tuple[str, dict]:
+        params = {
+            **self.meter.params,
+            **access.params,
+            "now": self.now,
+            "is_reply": self.kind in (Message.Sender.AGENT, Message.Sender.BOT) and not self.is_private,
+            "conversation": conversation_id,
+            "sender_type": self.kind,
+            "sender_user": self.user.pk if self.user is not None else None,
+            "body": self.body,
+            "is_private": self.is_private,
+            "client_id": self.client_id,
+        }
+        return _sql(self.meter.sql, access.sql, schema), params
+
+    def message(self, row: _Stored, *, conversation_id: int) -> Message:
+        return Message(pk=row.id, conversation_id=conversation_id, seq=row.seq, sender_type=self.kind,
+                       sender_user=self.user, body=self.body, is_private=self.is_private, client_id=self.client_id,
+                       created_at=self.now)
 
 
-def _insert(*, access: Access, meter, **fields) -> _Stored | None:
+def _draft(*, sender, sender_type: str | None, body, client_id, is_private: bool, has_attachments: bool = False,
+           organization=None) -> _Draft:
+    """Validate a message (MessageError says what is wrong); organization: the tenant when
+    it is not the connection's (the event loop)."""
+    kind, user, contact_id = _sender(sender, sender_type)
+    if kind == Message.Sender.CONTACT and is_private:
+        raise MessageError("forbidden", "Visitors cannot write private notes.")
+    body = validate_body(body, has_attachments=has_attachments)
+    now = timezone.now()
+    return _Draft(kind=kind, user=user, contact_id=contact_id, body=body, is_private=is_private,
+                  client_id=parse_client_id(client_id), now=now, meter=usage.message_meter(now=now, org=organization))
+
+
+def _insert(draft: _Draft, *, conversation_id: int, access: Access) -> _Stored | None:
     """Run the send statement; None if no conversation matched, _Duplicate on a resend.
 
     Outside a transaction the statement is its own (autocommit); inside one, a savepoint
@@ -155,17 +187,17 @@ def _insert(*, access: Access, meter, **fields) -> _Stored | None:
     savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
         with savepoint, connection.cursor() as cursor:
-            cursor.execute(_sql(meter.sql, access.sql, connection.schema_name), _params(access=access, meter=meter, **fields))
+            cursor.execute(*draft.statement(conversation_id=conversation_id, access=access, schema=connection.schema_name))
             row = cursor.fetchone()
     except IntegrityError:
         raise _Duplicate from None
     return _Stored(*row) if row is not None else None
 
 
-async def _insert_async(*, schema: str, access: Access, meter, **fields) -> _Stored | None:
+async def _insert_async(draft: _Draft, *, conversation_id: int, access: Access, schema: str) -> _Stored | None:
     """_insert on the event loop: its own autocommit transaction on an orbit.lib.adb connection."""
     try:
-        row = await adb.fetchone(_sql(meter.sql, access.sql, schema), _params(access=access, meter=meter, **fields))
+        row = await adb.fetchone(*draft.statement(conversation_id=conversation_id, access=access, schema=schema))
     except psycopg.errors.UniqueViolation:
         raise _Duplicate from None
     return _Stored(*row) if row is not None else None
@@ -258,58 +290,34 @@ async def message_send_checked_async(
     socket's tenant. None when the statement matched no conversation and also on a resend
     of client_id: the caller then takes the sync path (message_send_checked), which returns
     the original message or says what was wrong."""
-    kind, user, contact_id = _checked_sender(sender, is_private)
-    body = validate_body(body)
-    client_id = parse_client_id(client_id)
-    now = timezone.now()
-    meter = usage.message_meter(now=now, org=organization)
+    draft = _draft(sender=sender, sender_type=None, body=body, client_id=client_id, is_private=is_private,
+                   organization=organization)
     try:
-        row = await _insert_async(schema=organization.schema_name, conversation_id=conversation_id, access=access,
-                                  kind=kind, user=user, body=body, is_private=is_private, client_id=client_id, now=now,
-                                  meter=meter)
+        row = await _insert_async(draft, conversation_id=conversation_id, access=access, schema=organization.schema_name)
     except _Duplicate:
         return None
     if row is None:
         return None
-    meter.committed(row.metered)
-    message = _stored_message(row, conversation_id=conversation_id, kind=kind, user=user, body=body,
-                              is_private=is_private, client_id=client_id, now=now)
-    targets, scope = _new_message_events(message, [], row=row, contact_id=contact_id, organization=organization)
+    draft.meter.committed(row.metered)
+    message = draft.message(row, conversation_id=conversation_id)
+    targets, scope = _new_message_events(message, [], row=row, contact_id=draft.contact_id, organization=organization)
     events.publish_soon(targets, skip=skip, scope=scope)
     return message, True
-
-
-def _checked_sender(sender, is_private: bool, sender_type: str | None = None) -> tuple[str, object | None, int | None]:
-    kind, user, contact_id = _sender(sender, sender_type)
-    if kind == Message.Sender.CONTACT and is_private:
-        raise MessageError("forbidden", "Visitors cannot write private notes.")
-    return kind, user, contact_id
-
-
-def _stored_message(row: _Stored, *, conversation_id: int, kind: str, user, body: str, is_private: bool,
-                    client_id: uuid.UUID, now) -> Message:
-    return Message(pk=row.id, conversation_id=conversation_id, seq=row.seq, sender_type=kind, sender_user=user,
-                   body=body, is_private=is_private, client_id=client_id, created_at=now)
 
 
 def _send(*, conversation_id: int, access: Access, sender, sender_type: str | None, body, client_id,
           is_private: bool, attachments: Sequence[StoredFile], skip: str | None = None) -> tuple[Message, bool] | None:
     """Both entry points: validate, one statement, the attachments (in one transaction with
     the message when there are any), the events. None when no conversation matched."""
-    kind, user, contact_id = _checked_sender(sender, is_private, sender_type)
-    body = validate_body(body, has_attachments=bool(attachments))
-    client_id = parse_client_id(client_id)
-    now = timezone.now()
-    meter = usage.message_meter(now=now)
+    draft = _draft(sender=sender, sender_type=sender_type, body=body, client_id=client_id, is_private=is_private,
+                   has_attachments=bool(attachments))
     try:
         with transaction.atomic() if attachments else contextlib.nullcontext():
-            row = _insert(conversation_id=conversation_id, access=access, kind=kind, user=user, body=body,
-                          is_private=is_private, client_id=client_id, now=now, meter=meter)
+            row = _insert(draft, conversation_id=conversation_id, access=access)
             if row is None:
                 return None
-            meter.inserted(row.metered)
-            message = _stored_message(row, conversation_id=conversation_id, kind=kind, user=user, body=body,
-                                      is_private=is_private, client_id=client_id, now=now)
+            draft.meter.inserted(row.metered)
+            message = draft.message(row, conversation_id=conversation_id)
             files = [
                 Attachment(message=message, kind=f.kind, file=f.name, content_type=f.content_type, size=f.size,
                            original_name=f.original_name)
@@ -318,11 +326,11 @@ def _send(*, conversation_id: int, access: Access, sender, sender_type: str | No
             if files:
                 Attachment.objects.bulk_create(files)
                 usage.record_storage_total(attachment_id=files[-1].pk)
-            targets, scope = _new_message_events(message, files, row=row, contact_id=contact_id,
+            targets, scope = _new_message_events(message, files, row=row, contact_id=draft.contact_id,
                                                  organization=usage.organization())
             events.publish(targets, skip=skip, scope=scope)
     except _Duplicate:
-        return _original(conversation_id=conversation_id, client_id=client_id), False
+        return _original(conversation_id=conversation_id, client_id=draft.client_id), False
     return message, True
 
 

@@ -218,3 +218,16 @@ def test_file_url_works_on_its_tenant_only_and_expires(tenant_client, other_tena
     assert tenant_client.get(url[:-3] + "abc").status_code == 404
     monkeypatch.setattr(attachments, "URL_MAX_AGE", -1)
     assert tenant_client.get(url).status_code == 404
+
+
+def test_one_tenants_file_size_limit_is_not_anothers(db, tenant, other_tenant, settings):
+    """max_upload_bytes reads the plan of the tenant the connection is in, never another's
+    (alpha and beta share a catalogue plan here: alpha gets one of its own, in memory)."""
+    settings.ORBIT_CHAT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+    tiny = Plan.objects.create(code="so-arquivos-pequenos", name="Pequenos", max_upload_bytes=1024)
+    alpha = type(tenant).objects.get(pk=tenant.pk)
+    alpha.plan = tiny
+    with tenant_context(alpha):
+        assert attachments.max_upload_bytes() == 1024
+    with tenant_context(other_tenant):
+        assert attachments.max_upload_bytes() == other_tenant.plan.max_upload_bytes == 10 * 1024 * 1024

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 
 from chat import selectors, services
 from chat.models import Message
@@ -138,17 +139,14 @@ class AgentConsumer(ChatConsumer):
         private = content.get("private", False)
         if not isinstance(private, bool):
             raise FrameError("bad_frame", "private must be true or false")
-        client_id = client_id_of(content)
-        sent = await services.message_send_checked_async(  # on the event loop: no database thread
-            organization=self.tenant, conversation_id=conv, access=self.scope_of_agent.access(), sender=self.user,
-            body=content.get("body"), client_id=client_id, is_private=private, skip=self.channel_name,
+        client_id, body = client_id_of(content), content.get("body")
+        await self.send_message(
+            conversation=conv, access=self.scope_of_agent.access(), sender=self.user, body=body, client_id=client_id,
+            private=private,
+            # a resend, or no such conversation of this agent's: the full path answers
+            fallback=functools.partial(_send, self.scope_of_agent, self.user, conv, body, client_id, private,
+                                       self.channel_name),
         )
-        if sent is not None:
-            ack = events.message_ack(sent[0])
-        else:  # a resend, or no such conversation of this agent's: the sync path answers
-            ack = await self.db(_send, self.scope_of_agent, self.user, conv, content.get("body"), client_id, private,
-                                self.channel_name)
-        await self.send_frame(ack)
         await self.join(conv)
 
     async def on_subscribe(self, content):

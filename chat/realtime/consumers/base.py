@@ -17,6 +17,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from billing.ratelimit import FrameLimiter
+from chat import services
 from chat.realtime import events
 from chat.selectors import NotFound
 from chat.services import ConversationError, LimitReached, MessageError
@@ -75,6 +76,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def db(self, func, *args, **kwargs):
         """Run func in a database thread, in this socket's tenant schema."""
         return await _in_schema(self.scope["tenant"], func, *args, **kwargs)
+
+    async def send_message(self, *, conversation: int | None, access, sender, body, client_id: str,
+                           private: bool = False, fallback) -> None:
+        """Answer a message.send: the statement on the event loop (no database thread); when
+        it matches nothing, or is a resend, `fallback` (a sync callable returning the ack, run
+        in a database thread) takes the full path, which stores, reopens or says what is wrong."""
+        sent = None
+        if conversation is not None:
+            sent = await services.message_send_checked_async(
+                organization=self.scope["tenant"], conversation_id=conversation, access=access, sender=sender,
+                body=body, client_id=client_id, is_private=private, skip=self.channel_name,
+            )
+        await self.send_frame(events.message_ack(sent[0]) if sent is not None else await self.db(fallback))
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=events.dumps(frame))

@@ -6,6 +6,7 @@ conversations in this inbox. Private notes never reach it."""
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import parse_qs
 
 from chat import selectors, services
@@ -95,19 +96,13 @@ class WidgetConsumer(ChatConsumer):
         conv = conversation_id(content, nullable=True)
         if content.get("private"):
             raise FrameError("forbidden", "Visitors cannot write private notes.")
-        client_id = client_id_of(content)
-        sent = None
-        if conv is not None:  # the usual case, on the event loop: one statement, no database thread
-            sent = await services.message_send_checked_async(
-                organization=self.scope["tenant"], conversation_id=conv,
-                access=selectors.contact_access(contact_id=self.contact.pk, inbox_id=self.inbox.pk),
-                sender=self.contact, body=content.get("body"), client_id=client_id, skip=self.channel_name,
-            )
-        if sent is not None:
-            ack = events.message_ack(sent[0])
-        else:  # a first message, a resend, a resolved conversation to reopen, or not theirs
-            ack = await self.db(_send, self.inbox, self.contact, conv, content.get("body"), client_id, self.channel_name)
-        await self.send_frame(ack)
+        client_id, body = client_id_of(content), content.get("body")
+        await self.send_message(
+            conversation=conv, access=selectors.contact_access(contact_id=self.contact.pk, inbox_id=self.inbox.pk),
+            sender=self.contact, body=body, client_id=client_id,
+            # a first message, a resend, a resolved conversation to reopen, or not theirs
+            fallback=functools.partial(_send, self.inbox, self.contact, conv, body, client_id, self.channel_name),
+        )
 
     async def on_resume(self, content):
         conv = conversation_id(content)
