@@ -19,6 +19,7 @@ from django_tenants.utils import get_tenant_model
 from branding.cache import cache_brand, cached_brand
 from branding.models import Brand
 from branding.storage import asset_version
+from orbit.lib.text import header_safe, header_unsafe
 
 WHITE_LABEL_FEATURE = "white_label"
 PRODUCT_NAME = "Orbit"
@@ -161,10 +162,17 @@ def brand_for_edit(*, organization) -> Brand | None:
 
 
 def brand_email_headers(brand: EffectiveBrand) -> tuple[str, list[str]]:
-    """From (the brand's sender name on the platform's address) and Reply-To."""
+    """From (the brand's sender name on the platform's address) and Reply-To.
+
+    Never raises and never yields a header Django would refuse: brand_update refuses line
+    breaks, but a value stored before it did (and inherited by a partner's clients) is put
+    on one line here, an empty result falls back to the company name, then to the product;
+    a Reply-To that is not one clean address is left out."""
     _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    sender = brand.email_sender_name or brand.company_name
-    return formataddr((sender, address)), [brand.email_reply_to] if brand.email_reply_to else []
+    sender = header_safe(brand.email_sender_name) or header_safe(brand.company_name) or PRODUCT_NAME
+    reply_to = brand.email_reply_to or ""
+    clean_reply_to = [reply_to] if reply_to and not header_unsafe(reply_to) and "@" in reply_to else []
+    return formataddr((sender, address)), clean_reply_to
 
 
 def may_hide_powered_by(*, organization) -> bool:

@@ -15,6 +15,7 @@ from branding.cache import invalidate_brands
 from branding.models import Brand
 from branding.safety import UnsafeInput, check_favicon, check_logo, sanitize_css, validate_color
 from branding.selectors import may_hide_powered_by
+from orbit.lib.text import header_unsafe, unstorable
 
 TEXT_LIMITS = {
     "company_name": 100,
@@ -22,6 +23,9 @@ TEXT_LIMITS = {
     "widget_greeting": 300,
     "widget_offline_message": 500,
 }
+# Text that ends up in a mail header (the From name is the sender name, else the company
+# name): one line, no control characters.
+HEADER_FIELDS = ("company_name", "email_sender_name")
 
 
 class BrandRefused(Exception):
@@ -73,6 +77,12 @@ def brand_update(
         value = (texts[name] or "").strip()
         if len(value) > limit:
             errors.setdefault(name, []).append(_("Use no máximo %(limit)s caracteres.") % {"limit": limit})
+        if name in HEADER_FIELDS and header_unsafe(value):
+            errors.setdefault(name, []).append(
+                _("Use uma única linha, sem quebras de linha nem caracteres de controle.")
+            )
+        elif unstorable(value):
+            errors.setdefault(name, []).append(_("O texto contém caracteres inválidos."))
         values[name] = value
     for name, value in (("primary_color", primary_color), ("secondary_color", secondary_color)):
         values[name] = check(name, validate_color, value) if (value or "").strip() else ""
