@@ -23,7 +23,9 @@ from orbit.lib.context import current_schema
 from orbit.lib.tenancy import run_in_schema
 from tenants.routing import is_platform_host, resolve_host
 
-_DEFAULT_PORTS = {"http": "80", "ws": "80", "https": "443", "wss": "443"}
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+# The scheme of the page that may open a websocket of each scheme.
+_PAGE_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
 
 def header(scope, name: bytes, sep: str = ", ") -> str | None:
@@ -39,8 +41,12 @@ async def refuse(scope, receive, send) -> None:
         await send({"type": "websocket.close", "code": 4003})
 
 
-def same_origin(origin: str, host: str) -> bool:
-    """Does the Origin header name the same host[:port] as the Host header?"""
+def same_origin(origin: str, host: str, scheme: str = "ws") -> bool:
+    """Does the Origin header name the same scheme, host and port as the request?
+
+    `scheme` is the websocket's own (the ASGI scope's "ws" or "wss"; behind a trusted proxy
+    uvicorn takes it from X-Forwarded-Proto): a page is same-origin only over the matching
+    HTTP scheme, so an https:// page is not the origin of a ws:// socket, nor the reverse."""
     try:
         parts = urlsplit(origin)
         origin_port = parts.port
@@ -51,13 +57,17 @@ def same_origin(origin: str, host: str) -> bool:
     host_name, host_port = split_domain_port(host)
     if not host_name:
         return False
-    default = _DEFAULT_PORTS.get(parts.scheme.lower())
+    page_scheme = _PAGE_SCHEMES.get((scheme or "ws").lower())
+    if page_scheme is None or parts.scheme.lower() != page_scheme:
+        return False
+    default = _DEFAULT_PORTS[page_scheme]
     origin_port_str = str(origin_port) if origin_port is not None else default
     return parts.hostname.lower() == host_name and origin_port_str == (host_port or default)
 
 
 class OriginCheckMiddleware:
-    """Same-origin only: the inbox and the widget iframe are served from the tenant's host.
+    """Same-origin only (scheme, host and port): the inbox and the widget iframe are served
+    from the tenant's host.
 
     A missing Origin is let through (bots and load tests; browsers always send one)."""
 
@@ -67,7 +77,8 @@ class OriginCheckMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":
             origin = header(scope, b"origin")
-            if origin is not None and not same_origin(origin, header(scope, b"host") or ""):
+            host = header(scope, b"host") or ""
+            if origin is not None and not same_origin(origin, host, scope.get("scheme") or "ws"):
                 return await refuse(scope, receive, send)
         return await self.app(scope, receive, send)
 

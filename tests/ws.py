@@ -16,10 +16,11 @@ class WebsocketCommunicator(ApplicationCommunicator):
     does not install (uvicorn serves it). Unlike Channels' version, this one keeps
     close_old_connections real: these tests run on committed data, as in production."""
 
-    def __init__(self, application, path: str, headers=None):
+    def __init__(self, application, path: str, headers=None, scheme: str = "ws"):
         path, _, query = path.partition("?")
         scope = {
             "type": "websocket",
+            "scheme": scheme,
             "path": path,
             "query_string": query.encode(),
             "headers": headers or [],
@@ -59,16 +60,23 @@ def primary_host(organization) -> str:
 
 
 def communicator(
-    host: str, *, origin: str | None = "same", cookie: str | None = None, path="/ws/ping/", extra_headers=()
+    host: str,
+    *,
+    origin: str | None = "same",
+    cookie: str | None = None,
+    path="/ws/ping/",
+    extra_headers=(),
+    scheme: str = "ws",
 ):
+    """A socket to `host`; scheme "wss" is a socket over TLS ("same" origin: https://host)."""
     headers = [(b"host", host.encode()), *extra_headers]
     if origin == "same":
-        origin = f"http://{host}"
+        origin = f"{'https' if scheme == 'wss' else 'http'}://{host}"
     if origin is not None:
         headers.append((b"origin", origin.encode()))
     if cookie is not None:
         headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers, scheme=scheme)
 
 
 async def ping(comm) -> dict:

@@ -51,7 +51,33 @@ async def test_ping_answers_the_hosts_tenant_and_schema(hosts, tenant, other_ten
 
 async def test_host_with_port_and_matching_origin_is_accepted(hosts, tenant):
     host = f"{hosts[0]}:8443"
-    comm = communicator(host, origin=f"https://{host}")
+    comm = communicator(host, origin=f"https://{host}", scheme="wss")
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await ping(comm))["tenant"] == tenant.slug
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("scheme", "origin"),
+    [
+        ("ws", "https://{host}"),  # an https page may not open a plain socket …
+        ("ws", "https://{host}:80"),  # … not even on the socket's own port
+        ("wss", "http://{host}"),  # … nor an http page a TLS one
+        ("wss", "http://{host}:443"),
+        ("ws", "ws://{host}"),  # an Origin is a page's scheme, never a socket's
+        ("ws", "ftp://{host}"),
+    ],
+)
+async def test_origin_with_another_scheme_is_refused(hosts, scheme, origin):
+    comm = communicator(hosts[0], origin=origin.format(host=hosts[0]), scheme=scheme)
+    connected, code = await comm.connect()
+    assert not connected and code == 4003
+
+
+@pytest.mark.parametrize(("scheme", "origin"), [("ws", "http://{host}"), ("wss", "https://{host}"), ("wss", "https://{host}:443")])
+async def test_origin_with_the_sockets_scheme_is_accepted(hosts, tenant, scheme, origin):
+    comm = communicator(hosts[0], origin=origin.format(host=hosts[0]), scheme=scheme)
     connected, _ = await comm.connect()
     assert connected
     assert (await ping(comm))["tenant"] == tenant.slug
