@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from chat.models import Attachment
 from chat.services import usage
 from chat.services.messages import StoredFile
+from orbit.lib.storage import tenant_prefix
 
 URL_MAX_AGE = 3600  # seconds a file URL stays valid
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -106,7 +107,7 @@ def storage_name(*, schema: str, kind: str, extension: str) -> str:
     """The one place upload paths are built: tenants/<schema>/uploads/<kind>s/<yyyy>/<mm>/<uuid><ext>."""
     today = timezone.now()
     folder = {"image": "images", "document": "documents", "audio": "audio"}[kind]
-    return f"tenants/{schema}/uploads/{folder}/{today:%Y}/{today:%m}/{uuid.uuid4().hex}{extension}"
+    return f"{tenant_prefix(schema)}uploads/{folder}/{today:%Y}/{today:%m}/{uuid.uuid4().hex}{extension}"
 
 
 def max_upload_bytes() -> int:

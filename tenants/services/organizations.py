@@ -261,14 +261,19 @@ def organization_activate(*, organization: Organization) -> Organization:
 
 @transaction.atomic
 def organization_delete(*, organization: Organization) -> None:
-    """Drop the schema and every public row of the organization."""
+    """Drop the schema and every public row of the organization; once that commits, its
+    stored files (uploads, backups, exports under tenants/<schema>/) and brand assets."""
+    from orbit.lib.storage import delete_prefix, tenant_prefix
+
     if organization.children.exists():
         raise ProvisioningError(
             f"{organization.slug!r} still has sub-organizations: delete or move them first"
         )
     hosts = organization_hosts(organization)
     assets = brand_asset_names(organization=organization)
+    files = tenant_prefix(organization.schema_name)
     connection.set_schema_to_public()
     organization.delete(force_drop=True)
     transaction.on_commit(lambda: invalidate_hosts(hosts))
     transaction.on_commit(lambda: brand_assets_delete(names=assets))
+    transaction.on_commit(lambda: delete_prefix(files))
