@@ -37,11 +37,25 @@ def uvicorn_flags() -> list[str]:
     return flags
 
 
+def proxy_flags(trusted_proxies: str | None = None) -> list[str]:
+    """Whom uvicorn believes about the client (X-Forwarded-For) and the scheme
+    (X-Forwarded-Proto): the proxies in ORBIT_TRUSTED_PROXIES (comma-separated IPs or
+    CIDRs: the one that connects to Orbit and any in front of it), else nobody.
+
+    uvicorn trusts 127.0.0.1 by default, so without this any local client — or a proxy
+    on the same host that passes the header on — could pick its own address and walk
+    past every per-IP limit."""
+    if trusted_proxies is None:
+        trusted_proxies = os.environ.get("ORBIT_TRUSTED_PROXIES", "")
+    proxies = ",".join(p.strip() for p in trusted_proxies.split(",") if p.strip())
+    return ["--proxy-headers", "--forwarded-allow-ips", proxies] if proxies else ["--no-proxy-headers"]
+
+
 def _commands(port: str, host: str) -> dict[str, list[str]]:
     workers = os.environ.get("ORBIT_WEB_WORKERS", str(os.cpu_count() or 1))
     return {
         "web": [str(BIN / "uvicorn"), "orbit.asgi:application", "--host", host, "--port", port,
-                "--workers", workers, "--proxy-headers", "--no-access-log", *uvicorn_flags()],
+                "--workers", workers, *proxy_flags(), "--no-access-log", *uvicorn_flags()],
         "worker": [str(BIN / "celery"), "-A", "orbit", "worker", "--loglevel", "INFO", "--concurrency", "1"],
         "beat": [str(BIN / "celery"), "-A", "orbit", "beat", "--loglevel", "INFO",
                  "--schedule", str(embedded.VAR / "celerybeat-schedule")],
