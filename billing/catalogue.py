@@ -4,7 +4,7 @@ from decimal import Decimal
 
 MB = 1024**2
 GB = 1024**3
-ALL_FEATURES = ["audio", "files", "video", "analytics", "api", "white_label"]
+ALL_FEATURES = ["audio", "files", "analytics", "api", "white_label"]
 
 DEFAULT_PLANS = [
     {
@@ -23,7 +23,7 @@ DEFAULT_PLANS = [
         "code": "business", "name": "Business", "sort_order": 3,
         "price_monthly": Decimal("997.00"), "price_yearly": Decimal("9970.00"),
         "max_agents": 25, "max_conversations_month": 50_000, "storage_bytes": 100 * GB,
-        "features": ["files", "audio", "video", "analytics", "api"],
+        "features": ["files", "audio", "analytics", "api"],
     },
     {
         "code": "enterprise", "name": "Enterprise", "sort_order": 4,
@@ -56,4 +56,18 @@ DEFAULT_PLAN_LIMITS = {
     "business": {"api_requests_per_minute": 1200, "api_burst": 200, "yearly_discount_percent": Decimal("16.67")},
     "enterprise": {"api_requests_per_minute": 6000, "api_burst": 1000, "yearly_discount_percent": Decimal("20.00")},
     "white-label": {"api_requests_per_minute": None, "api_burst": None, "yearly_discount_percent": Decimal("16.67")},
+}
+
+# Overage prices (R$): per conversation beyond the month's quota, per GB beyond the storage
+# quota (peak of the month), per agent seat beyond the plan's (peak). None = not sold.
+DEFAULT_OVERAGE_PRICES = {
+    "starter": {"overage_conversation_price": Decimal("0.30"), "overage_gb_price": Decimal("2.00"),
+                "overage_seat_price": Decimal("59.00")},
+    "professional": {"overage_conversation_price": Decimal("0.20"), "overage_gb_price": Decimal("1.50"),
+                     "overage_seat_price": Decimal("49.00")},
+    "business": {"overage_conversation_price": Decimal("0.10"), "overage_gb_price": Decimal("1.00"),
+                 "overage_seat_price": Decimal("39.00")},
+    "enterprise": {"overage_conversation_price": None, "overage_gb_price": Decimal("0.80"),
+                   "overage_seat_price": None},
+    "white-label": {"overage_conversation_price": None, "overage_gb_price": None, "overage_seat_price": None},
 }

@@ -44,6 +44,10 @@ def period_of(moment: dt.datetime) -> dt.date:
     return local.date().replace(day=1)
 
 
+def localdate(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
 def attributed_period(*, ingested_at: dt.datetime) -> dt.date:
     return period_of(ingested_at)
 

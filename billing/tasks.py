@@ -38,3 +38,33 @@ def periods_advance() -> dict:
 def limit_alert_notify(alert_id: int) -> dict:
     recipients = services.limit_alert_notify(alert_id=alert_id)
     return {"recipients": recipients, "schema": connection.schema_name}
+
+
+@shared_task(name="billing.tasks.period_close_last")
+def period_close_last() -> dict:
+    """Close last month once its meters are final (beat, hourly; a no-op once done)."""
+    period = periods.previous_period(periods.period_of(timezone.now()))
+    try:
+        services.check_closable(period, now=timezone.now())
+    except services.BillingError as waiting:
+        return {"period": periods.label(period), "skipped": str(waiting)}
+    result = services.period_close(period=period)
+    return {"period": periods.label(period), "created": result.created, "existing": result.existing,
+            "waiting": result.waiting, "failed": len(result.failed)}
+
+
+@shared_task(name="billing.tasks.period_close")
+def period_close(period: str) -> dict:
+    result = services.period_close(period=periods.parse(period))
+    return {"period": period, "created": result.created, "existing": result.existing,
+            "waiting": result.waiting, "failed": len(result.failed)}
+
+
+@shared_task(name="billing.tasks.subscriptions_advance")
+def subscriptions_advance() -> dict:
+    return services.subscriptions_advance()
+
+
+@shared_task(name="billing.tasks.dunning_advance")
+def dunning_advance() -> dict:
+    return services.dunning_advance()

@@ -264,9 +264,22 @@ BILLING_WS_FRAME_BURST = 30
 # Cached usage counters fed by hot-path ledger rows (chat messages) are updated in one
 # Redis round trip per this many seconds per process, not one per message (0: at once).
 BILLING_COUNTER_DEFER_SECONDS = 0 if TESTING else float(env("ORBIT_BILLING_COUNTER_DEFER_SECONDS", "0.2"))
+# Invoicing (billing/README.md, "Invoices"): the platform's name and number prefix on its
+# invoices, days to pay, partners' default wholesale discount, and the dunning clock.
+BILLING_ISSUER_NAME = env("ORBIT_BILLING_ISSUER_NAME", "Orbit Atendimento Ltda")
+BILLING_INVOICE_PREFIX = env("ORBIT_BILLING_INVOICE_PREFIX", "ORB")
+BILLING_DUE_DAYS = int(env("ORBIT_BILLING_DUE_DAYS", "7"))
+BILLING_WHOLESALE_DISCOUNT = env("ORBIT_BILLING_WHOLESALE_DISCOUNT", "40")
+BILLING_DUNNING_PAST_DUE_DAYS = int(env("ORBIT_BILLING_DUNNING_PAST_DUE_DAYS", "3"))
+BILLING_DUNNING_GRACE_DAYS = int(env("ORBIT_BILLING_DUNNING_GRACE_DAYS", "7"))
 CELERY_BEAT_SCHEDULE |= {
     "billing-meters-recompute": {"task": "billing.tasks.meters_recompute_open", "schedule": 300.0},
     "billing-periods-advance": {"task": "billing.tasks.periods_advance", "schedule": 900.0},
+    # idempotent: each runs over what is due and does each thing once
+    "billing-period-close": {"task": "billing.tasks.period_close_last", "schedule": 3600.0},
+    "billing-subscriptions-advance": {"task": "billing.tasks.subscriptions_advance", "schedule": 3600.0},
+    "billing-dunning": {"task": "billing.tasks.dunning_advance", "schedule": 3600.0},
+    "billing-notices": {"task": "tenants.tasks.billing_notices_send", "schedule": 60.0},
 }
 
 # --- branding, custom domains, support access (issue 5) ---------------------------------

@@ -94,6 +94,12 @@ def invalidate_organization(organization: Organization) -> None:
     invalidate_hosts(organization_hosts(organization))
 
 
+def invalidate_organization_id(organization_id: int) -> None:
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is not None:
+        invalidate_organization(organization)
+
+
 def invalidate_domain(domain: Domain) -> None:
     """A domain was verified, changed or removed: its host, or for a wildcard every
     client host it covers."""

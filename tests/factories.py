@@ -8,6 +8,7 @@ from django.core.cache import caches
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from billing.services import subscription_start
 from branding.models import Brand
 from tenants import provisioning
 from tenants.models import BulkImport, Domain, Organization, SupportGrant
@@ -94,7 +95,11 @@ def reset_to_session_state(session: SessionTenants) -> None:
         organization_delete(organization=org)
     provisioning.pool_empty()
     with connection.cursor() as cursor:  # billing's public rows of the session tenants
-        cursor.execute("TRUNCATE billing_usageevent, billing_meter, billing_limitalert, billing_limitoverride")
+        cursor.execute(
+            "TRUNCATE billing_usageevent, billing_meter, billing_limitalert, billing_limitoverride, "
+            "billing_invoiceline, billing_creditentry, billing_adjustment, billing_billingnotice, billing_invoice, "
+            "billing_invoicesequence, billing_partnerpricing, billing_subscription"
+        )
     # Operators, in public. TRUNCATE … CASCADE rather than a queryset delete: Django's
     # cascade would also query tenant-only tables (chat's team members) that public lacks.
     with connection.cursor() as cursor:
@@ -103,6 +108,7 @@ def reset_to_session_state(session: SessionTenants) -> None:
         Organization.objects.filter(pk=org.pk).update(
             status=Organization.Status.ACTIVE, kind=Organization.Kind.COMPANY, parent=None, plan_id=org.plan_id
         )
+        subscription_start(organization=Organization.objects.get(pk=org.pk), plan=org.plan)
         # public rows a test may have added for the session tenants (issue 5)
         Domain.objects.filter(tenant_id=org.pk, is_primary=False).delete()
         Brand.objects.filter(organization_id=org.pk).delete()

@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from billing import meters, metrics
 from billing.models import Plan
 from billing.selectors import tree_ids
-from billing.services import limits_profile_forget
+from billing.services import limits_profile_forget, subscription_start, subscription_sync_plan
 from branding.selectors import brand_asset_names
 from branding.services import brand_assets_delete, brand_cache_invalidate
 from tenants import provisioning
@@ -156,6 +156,7 @@ def organization_create(
     )
     for index, host in enumerate(hosts):
         Domain.objects.create(domain=host, tenant=organization, is_primary=index == 0, is_verified=True)
+    subscription_start(organization=organization, plan=plan_obj)
 
     with schema_context(schema_name):
         get_user_model().objects.create_user(
@@ -219,10 +220,13 @@ def organization_update(
     if organization.pk in new_ancestors:
         raise ProvisioningError(f"{parent_obj.slug!r} cannot be the parent of {organization.slug!r}: it would make a cycle")
     old_ancestors = [a.pk for a in _ancestors(organization.parent)]
+    new_plan = _resolve_plan(plan)
+    if new_plan.pk != organization.plan_id:
+        subscription_sync_plan(organization=organization, plan=new_plan)
     organization.name = name
     organization.kind = kind
     organization.parent = parent_obj
-    organization.plan = _resolve_plan(plan)
+    organization.plan = new_plan
     organization.save(update_fields=["name", "kind", "parent", "plan"])
     # Its limits (plan), its tree's ancestors (parent) and the tree totals above it: billing
     # drops the cached limits profiles now and on commit, so the next check uses the new ones.

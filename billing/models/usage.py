@@ -1,4 +1,4 @@
-"""Billing tables, all in the public schema (billing is a SHARED_APP).
+"""Usage tables, all in the public schema (billing is a SHARED_APP).
 
 Plans and per-organization limit overrides; the usage ledger (the truth) and the meters
 recomputed from it; limit alerts."""
@@ -20,7 +20,6 @@ class Plan(models.Model):
     class Feature(models.TextChoices):
         AUDIO = "audio", _("Áudio")
         FILES = "files", _("Arquivos")
-        VIDEO = "video", _("Vídeo")
         ANALYTICS = "analytics", _("Relatórios")
         API = "api", _("API")
         WHITE_LABEL = "white_label", _("White-label")
@@ -49,6 +48,15 @@ class Plan(models.Model):
         _("tamanho máximo de um arquivo (bytes)"), null=True, blank=True,
         help_text=_("vazio = o teto da plataforma (ORBIT_CHAT_MAX_UPLOAD_BYTES)"),
     )
+    # Overage, priced per unit beyond the plan's quota (billing.pricing): empty = not sold.
+    overage_conversation_price = models.DecimalField(
+        _("conversa excedente (R$)"), max_digits=10, decimal_places=4, null=True, blank=True
+    )
+    overage_gb_price = models.DecimalField(_("GB excedente (R$/mês)"), max_digits=10, decimal_places=2, null=True, blank=True)
+    overage_seat_price = models.DecimalField(
+        _("agente excedente (R$/mês)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    trial_days = models.PositiveSmallIntegerField(_("dias de teste"), default=14)
     features = models.JSONField(default=list, blank=True)
     is_public = models.BooleanField(default=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
