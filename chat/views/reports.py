@@ -21,9 +21,15 @@ from chat import reports
 from chat.views.access import admin_required
 
 
+def _date_input() -> forms.DateInput:
+    # <input type=date> takes only ISO yyyy-mm-dd, whatever the language; a localized
+    # value ("03/12/2025") shows as an empty mm/dd/yyyy.
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
 class RangeForm(forms.Form):
-    start = forms.DateField(label=gettext_lazy("De"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("Até"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=gettext_lazy("De"), widget=_date_input())
+    end = forms.DateField(label=gettext_lazy("Até"), widget=_date_input())
 
     def clean(self):
         data = super().clean()
@@ -60,12 +66,15 @@ def _nice_max(value: int) -> int:
 
 
 def bar_chart(points: list[tuple[dt.date, int]]) -> dict:
-    """Bars, axis ticks and date labels in SVG coordinates."""
+    """Bars, axis ticks and date labels in SVG coordinates (numbers: the template writes them
+    unlocalized). A day without conversations gets no bar."""
     top = _nice_max(max((n for _, n in points), default=0) or 1)
     inner_w, inner_h = CHART_W - PAD_L - 4, CHART_H - PAD_B - PAD_T
     slot = inner_w / max(len(points), 1)
     bars = []
     for i, (day, n) in enumerate(points):
+        if not n:
+            continue
         h = inner_h * n / top
         bars.append(
             {
@@ -83,7 +92,8 @@ def bar_chart(points: list[tuple[dt.date, int]]) -> dict:
         for i, (day, _n) in enumerate(points)
         if i % every == 0
     ]
-    ticks = [{"y": round(PAD_T + inner_h - inner_h * f, 1), "value": round(top * f)} for f in (0, 0.5, 1)]
+    # 0, the middle and the top, each drawn where its own value lies (a top of 5 has its middle at 2, not 2.5)
+    ticks = [{"y": round(PAD_T + inner_h - inner_h * v / top, 1), "value": v} for v in sorted({0, top // 2, top})]
     return {
         "w": CHART_W,
         "h": CHART_H,

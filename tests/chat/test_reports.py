@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -15,6 +16,7 @@ from django_tenants.utils import tenant_context
 
 from chat import reports
 from chat.models import Conversation
+from chat.views.reports import bar_chart
 from tests.chat.factories import ContactFactory, ConversationFactory, InboxFactory, TeamFactory
 from tests.factories import UserFactory, logged_in, owner_email
 
@@ -82,9 +84,50 @@ def test_page_default_range_chart_and_tables(history):
     response = owner.get("/reports/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<svg" in html and html.count('class="bar"') == 30
+    assert "<svg" in html and html.count('class="report-chart__bar"') == 2  # the two days with conversations
     assert "Ana" in html and "Suporte" in html and "Antigo" not in html
     assert "/reports/conversations.csv?start=" in html
+
+
+SVG_NUMBERS = re.compile(r'\s(x|y|x1|x2|y1|y2|width|height|data-n)="([^"]*)"')
+
+
+@pytest.mark.parametrize("language", ["pt-br", "en"])
+def test_chart_and_date_inputs_are_machine_values_in_every_language(history, language):
+    """pt-BR writes 188,4 for 188.4: SVG coordinates with a comma draw nothing, and a date input
+    whose value is not yyyy-mm-dd shows an empty mm/dd/yyyy."""
+    owner = logged_in(ALPHA, owner_email("alpha"))
+    html = owner.get("/reports/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'<html lang="{language}">' in html
+    svg = re.search(r"<svg .*?</svg>", html, re.S).group(0)
+    view_box = re.search(r'viewBox="([^"]*)"', svg).group(1)
+    assert re.fullmatch(r"0 0 \d+ \d+", view_box), view_box
+    numbers = SVG_NUMBERS.findall(svg)
+    assert len(numbers) > 20
+    assert not [n for n in numbers if "," in n[1]], [n for n in numbers if "," in n[1]]
+    assert all(re.fullmatch(r"-?\d+(\.\d+)?", value) for _, value in numbers), numbers
+    period = reports.default_range()
+    assert f'name="start" value="{period.start.isoformat()}"' in html
+    assert f'name="end" value="{period.end.isoformat()}"' in html
+    # a submitted range comes back as typed (ISO), and is understood in either language
+    start = period.end - dt.timedelta(days=2)
+    html = owner.get(f"/reports/?start={start.isoformat()}&end={period.end.isoformat()}", HTTP_ACCEPT_LANGUAGE=language)
+    assert f'name="start" value="{start.isoformat()}"' in html.content.decode()
+
+
+def test_chart_draws_no_bar_for_a_day_without_conversations():
+    days = [dt.date(2025, 3, 1) + dt.timedelta(days=i) for i in range(4)]
+    chart = bar_chart(list(zip(days, [0, 3, 0, 1], strict=True)))
+    assert [(bar["day"], bar["n"]) for bar in chart["bars"]] == [(days[1], 3), (days[3], 1)]
+    three, one = chart["bars"]
+    assert three["h"] == pytest.approx(3 * one["h"], abs=0.1)
+    assert three["y"] + three["h"] == pytest.approx(chart["base_y"]) == one["y"] + one["h"]  # on the axis
+    assert bar_chart([(days[0], 0)])["bars"] == []
+    # each axis value sits at its own height: the bar of 3 (of a top of 5) is above the "2" line
+    ticks = {t["value"]: t["y"] for t in chart["ticks"]}
+    assert sorted(ticks) == [0, 2, 5]
+    assert ticks[0] == chart["base_y"] and three["y"] < ticks[2] < one["y"]
+    assert ticks[2] == pytest.approx(chart["base_y"] - 2 * one["h"], abs=0.1)
 
 
 @pytest.mark.parametrize(
