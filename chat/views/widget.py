@@ -69,6 +69,7 @@ def _i18n(brand) -> dict:
         "offline_placeholder": _("Deixe sua mensagem…"),
         "send": _("Enviar"),
         "attach": _("Anexar arquivo"),
+        "file": _("Arquivo"),
         "record": _("Gravar áudio"),
         "stop": _("Parar e enviar"),
         "uploading": _("Enviando arquivo…"),

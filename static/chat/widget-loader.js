@@ -28,7 +28,10 @@
     "iframe{position:fixed;right:20px;bottom:88px;width:370px;height:min(600px,calc(100vh - 108px));border:0;border-radius:14px;" +
     "box-shadow:0 8px 32px rgba(0,0,0,.22);background:#fff;color-scheme:normal}" +
     "[hidden]{display:none!important}" +
-    "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;height:100dvh;border-radius:0}}" +
+    // Phones: the open panel takes the whole screen and the launcher steps aside (it would lie on
+    // the panel's send button); the panel's own close button brings it back.
+    "@media (max-width:480px){iframe{right:0;bottom:0;width:100vw;height:100vh;height:100dvh;border-radius:0}" +
+    "button[aria-expanded=true]{display:none}}" +
     "</style>" +
     '<iframe hidden allow="microphone" title="Chat"></iframe>' +
     '<button type="button" aria-expanded="false" aria-label="Chat">' +

@@ -85,9 +85,14 @@
   // --- drawing -----------------------------------------------------------------------------
 
   function att(a) {
-    if (a.kind === "image") { var l = el("a"); l.href = a.url; l.target = "_blank"; l.rel = "noopener"; var i = el("img"); i.src = a.url; i.alt = a.name || ""; l.appendChild(i); return l; }
+    if (a.kind === "image") { // the preview and its name, one link
+      var l = el("a", "m-image"); l.href = a.url; l.target = "_blank"; l.rel = "noopener";
+      var i = el("img"); i.src = a.url; i.alt = ""; l.appendChild(i); // the name beside it says it
+      l.appendChild(el("span", "m-name", a.name || T.file));
+      return l;
+    }
     if (a.kind === "audio") { var au = el("audio"); au.controls = true; au.src = a.url; return au; }
-    var d = el("a", "m-file", a.name || "file"); d.href = a.url; d.setAttribute("download", a.name || ""); return d;
+    var d = el("a", "m-file", a.name || T.file); d.href = a.url; d.setAttribute("download", a.name || ""); return d;
   }
   function draw(f, pending) {
     var mine = f.sender && f.sender.type === "contact";
