@@ -59,7 +59,7 @@ def subscription_start(*, organization, plan: Plan, cycle: str = Subscription.Cy
 
 
 def _locked(organization) -> Subscription:
-    subscription = (Subscription.objects.select_for_update().select_related("plan", "scheduled_plan")
+    subscription = (Subscription.objects.select_for_update(of=("self",)).select_related("plan", "scheduled_plan")
                     .filter(organization_id=organization.pk).first())
     if subscription is None:
         raise BillingError(_("Esta organização não tem assinatura."))

@@ -1,5 +1,6 @@
-"""Automatic `api_call` metering: every tenant /api/… request the rate limits let through
-is one ledger row, written in batches (meters.record_later), never for a 429."""
+"""Automatic `api_call` metering: every authenticated tenant /api/… request the rate limits
+let through is one ledger row, written in batches (meters.record_later), never for a 429
+nor for a call whose credential was refused (tests/billing/test_api_bad_credentials.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from django_tenants.utils import get_tenant_model
 
 from billing import limits, meters, services
 from billing.models import Plan, UsageEvent
-from billing.ratelimit import SCOPE_COUNTED, RateLimitMiddleware
+from billing.ratelimit import SCOPE_COUNTED, RateLimitMiddleware, api_call_authenticated
 from tests.billing.conftest import ledger_count
+from tests.billing.test_api_bad_credentials import api_token, bearer
+
+API = "/api/v1/conversations"  # only calls whose token the view accepted are billed
 
 
 def api_calls(org) -> int:
@@ -37,8 +41,9 @@ def deferred(settings):
 
 
 def test_each_allowed_call_is_one_ledger_row(db, tenant, tenant_client):
+    auth = bearer(api_token(tenant))
     for _ in range(4):
-        assert tenant_client.get("/api/x/").status_code != 429
+        assert tenant_client.get(API, **auth).status_code != 429
     assert api_calls(tenant) == 4
     keys = list(UsageEvent.objects.filter(organization_id=tenant.pk).values_list("idempotency_key", "quantity"))
     assert len({k for k, _q in keys}) == 4 and all(k.startswith(f"api:{tenant.pk}:") and q == 1 for k, q in keys)
@@ -46,9 +51,10 @@ def test_each_allowed_call_is_one_ledger_row(db, tenant, tenant_client):
 
 
 def test_calls_are_batched_into_one_insert_per_flush(db, tenant, tenant_client, deferred):
+    auth = bearer(api_token(tenant))
     with CaptureQueriesContext(connection) as queries:
         for _ in range(25):
-            tenant_client.get("/api/x/")
+            tenant_client.get(API, **auth)
     assert not [q for q in queries.captured_queries if "billing_usageevent" in q["sql"]]  # none on the hot path
     assert api_calls(tenant) == 0 and meters.pending_events() == 25
     with CaptureQueriesContext(connection) as queries:
@@ -60,25 +66,36 @@ def test_calls_are_batched_into_one_insert_per_flush(db, tenant, tenant_client, 
 
 def test_refused_calls_are_not_billed(db, tenant, tenant_client, deferred):
     put_on(Plan.objects.create(code="tight", name="Tight", api_requests_per_minute=5, api_burst=3), tenant)
-    codes = [tenant_client.get("/api/x/").status_code for _ in range(7)]
+    auth = bearer(api_token(tenant))
+    codes = [tenant_client.get(API, **auth).status_code for _ in range(7)]
     assert codes.count(429) == 4
     meters.flush_events()
     assert api_calls(tenant) == 3
 
 
 def test_tenant_a_calls_never_count_for_b(db, tenant, other_tenant, tenant_client, other_tenant_client, deferred):
+    auth, other_auth = bearer(api_token(tenant)), bearer(api_token(other_tenant))
     for _ in range(6):
-        tenant_client.get("/api/x/")
-    other_tenant_client.get("/api/y/")
+        tenant_client.get(API, **auth)
+    other_tenant_client.get(API, **other_auth)
+    tenant_client.get(API, **other_auth)  # B's token on A's host is no credential there
     meters.flush_events()
     assert (api_calls(tenant), api_calls(other_tenant)) == (6, 1)
     assert limits.current_usage(organization=other_tenant, metric="api_call") == 1
 
 
 def test_only_tenant_api_calls_count(db, tenant, tenant_client, platform_client, settings):
+    from django_tenants.utils import schema_context
+
+    from tests.chat.factories import InboxFactory
+
     settings.BILLING_WIDGET_BURST = "100/10s"
-    tenant_client.get("/api/widget/nope/sessions")  # the widget's JSON API is API
-    for path in ("/widget/x/", "/inbox/", "/settings/usage/", "/accounts/login/"):
+    with schema_context(tenant.schema_name):
+        key = InboxFactory().public_key
+    # the widget's JSON API is API: a session on a real inbox is billed, an unknown key is not
+    assert tenant_client.post(f"/api/widget/{key}/sessions", {}, content_type="application/json").status_code == 200
+    assert tenant_client.post("/api/widget/nope/sessions", {}, content_type="application/json").status_code == 404
+    for path in ("/widget/x/", "/inbox/", "/settings/usage/", "/accounts/login/", "/api/x/", API):
         tenant_client.get(path)
     tenant_client.post("/accounts/login/", {"username": "x@y.z", "password": "x"})
     platform_client.get("/api/x/")  # no tenant: nothing to bill
@@ -87,18 +104,25 @@ def test_only_tenant_api_calls_count(db, tenant, tenant_client, platform_client,
 
 def test_unlimited_plans_and_disabled_limits_still_bill(db, tenant, tenant_client, settings):
     put_on(Plan.objects.get(code="white-label"), tenant)  # no API rules at all
-    tenant_client.get("/api/x/")
+    auth = bearer(api_token(tenant))
+    tenant_client.get(API, **auth)
     settings.RATELIMIT_ENABLE = False
-    tenant_client.get("/api/x/")
+    tenant_client.get(API, **auth)
     assert api_calls(tenant) == 2
 
 
-def _through_middleware(tenant, status: int, edge_counted: bool):
+def _through_middleware(tenant, status: int, edge_counted: bool, authenticated: bool = True):
     request = RequestFactory().get("/api/x/")
     request.tenant = tenant
     if edge_counted:
         request.scope = {SCOPE_COUNTED: True}
-    return RateLimitMiddleware(lambda r: HttpResponse("x", status=status))(request)
+
+    def view(request):
+        if authenticated:
+            api_call_authenticated(request)
+        return HttpResponse("x", status=status)
+
+    return RateLimitMiddleware(view)(request)
 
 
 def test_edge_counted_calls_are_billed_once_and_server_errors_not_at_all(db, tenant):
@@ -107,6 +131,8 @@ def test_edge_counted_calls_are_billed_once_and_server_errors_not_at_all(db, ten
     assert _through_middleware(tenant, 500, edge_counted=True).status_code == 500
     assert _through_middleware(tenant, 503, edge_counted=False).status_code == 503
     assert _through_middleware(tenant, 429, edge_counted=True).status_code == 429  # a view's own refusal
+    assert _through_middleware(tenant, 200, edge_counted=True, authenticated=False).status_code == 200
+    assert _through_middleware(tenant, 401, edge_counted=False, authenticated=False).status_code == 401
     assert api_calls(tenant) == 2
 
 
@@ -168,8 +194,9 @@ def test_the_background_flush_writes_the_batch(live_db, tenant, tenant_client, s
     import time
 
     settings.BILLING_COUNTER_DEFER_SECONDS = 0.05
+    auth = bearer(api_token(tenant))
     for _ in range(5):
-        tenant_client.get("/api/x/")
+        tenant_client.get(API, **auth)
     deadline = time.monotonic() + 5
     while api_calls(tenant) < 5 and time.monotonic() < deadline:
         time.sleep(0.05)
