@@ -5,6 +5,9 @@ websocket frame limiter.
 
 * /api/…     — per tenant: the plan's requests per minute plus a burst window
                (settings.BILLING_BURST_WINDOW_SECONDS); an empty plan value = unlimited.
+               Only calls whose credential checked out spend it (the view says so:
+               `api_call_authenticated`); the others count per tenant and client IP
+               (BILLING_API_BAD_CREDENTIALS_RATE), so bad tokens cannot spend a tenant's quota.
 * /widget/…, /api/widget/… — per tenant and visitor IP: BILLING_WIDGET_RATE + BILLING_WIDGET_BURST.
 * login      — POSTs to BILLING_LOGIN_PATHS, per tenant and account (the submitted
                username) and per tenant and IP.
@@ -50,6 +53,9 @@ API_PREFIX = "/api/"
 WIDGET_PREFIXES = ("/widget/", "/api/widget/")  # before /api/: visitors are limited per IP
 EDGE_PREFIXES = (API_PREFIX, "/widget/")  # what orbit.edge counts before Django
 SCOPE_COUNTED = "orbit.ratelimit.counted"  # ASGI scope flag: the edge already counted this request
+SCOPE_AUTHENTICATED = "orbit.api.authenticated"  # ASGI scope flag: the view accepted the call's credential
+# Unauthenticated /api/… calls (no, a wrong or a revoked token) per tenant and client IP.
+DEFAULT_BAD_CREDENTIALS_RATE = "30/5m"
 
 
 def _login_paths() -> tuple[str, ...]:
@@ -178,6 +184,32 @@ def tenant_rules(*, schema: str, organization_id: int, path: str, ip: str, profi
     return []
 
 
+def is_token_api(path: str) -> bool:
+    """/api/… calls authenticated by a personal API token (the widget's are per visitor IP)."""
+    return path.startswith(API_PREFIX) and not path.startswith(WIDGET_PREFIXES)
+
+
+def bad_credentials_rule(*, schema: str, ip: str) -> Rule:
+    """The window of a tenant's /api/… calls from one client IP that did not authenticate."""
+    rate = getattr(settings, "BILLING_API_BAD_CREDENTIALS_RATE", DEFAULT_BAD_CREDENTIALS_RATE)
+    return _rate("bad-credentials", schema, "api-bad-credentials", ip, rate)
+
+
+def api_call_authenticated(request) -> None:
+    """A tenant API view calls this once the call's credential checked out: only such calls
+    spend the tenant's API rate limit and are metered as api_call; the others count against
+    the client IP's bad-credentials window. Marks the request and, under ASGI, its scope
+    (which orbit.edge reads when the response starts)."""
+    request.api_authenticated = True
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict):
+        scope[SCOPE_AUTHENTICATED] = True
+
+
+def is_authenticated_call(request) -> bool:
+    return bool(getattr(request, "api_authenticated", False))
+
+
 def rules_for(request) -> list[Rule]:
     """The rules a request falls under; keys built in cache_keys, with the tenant in each."""
     tenant = getattr(request, "tenant", None)
@@ -237,6 +269,58 @@ def _failed(rules: list[Rule], exc: Exception) -> list[Outcome]:
         return []
     rule = rules[0]
     return [Outcome(rule, 0, rule.window, True)]
+
+
+def _peeked(rules: list[Rule], now: int, ends: list[int], counts) -> list[Outcome]:
+    outcomes = []
+    for rule, end, count in zip(rules, ends, counts, strict=True):
+        count = int(count or 0)
+        outcomes.append(Outcome(rule, max(0, rule.quota - count), max(1, end - now), count >= rule.quota))
+    return outcomes
+
+
+def peek(rules: list[Rule]) -> list[Outcome]:
+    """The windows' counts without counting (one MGET): `limited` when a window is already
+    full, so the next call would go over. [] when disabled or failed open."""
+    if not rules or not enabled():
+        return []
+    now, ends, keys, _args = _prepare(rules)
+    try:
+        counts = cache_keys.cache().client.get_client(write=False).mget(keys)
+    except Exception as exc:  # noqa: BLE001
+        return _failed(rules, exc)
+    return _peeked(rules, now, ends, counts)
+
+
+async def peek_async(rules: list[Rule], redis_client) -> list[Outcome]:
+    """`peek` on an asyncio Redis client (orbit.edge)."""
+    if not rules or not enabled():
+        return []
+    now, ends, keys, _args = _prepare(rules)
+    try:
+        counts = await redis_client.mget(keys)
+    except Exception as exc:  # noqa: BLE001
+        return _failed(rules, exc)
+    return _peeked(rules, now, ends, counts)
+
+
+def full(outcomes: list[Outcome]) -> Outcome | None:
+    """The first outcome whose window refuses, if any."""
+    return next((o for o in outcomes if o.limited), None)
+
+
+def api_group(rules: list[Rule], guard: Rule, refusing: Outcome) -> list[Rule]:
+    """The rules a refusal's headers describe: the guard's own, or the tenant's."""
+    return [guard] if refusing.rule == guard else rules
+
+
+def charged_rules(*, rules: list[Rule], guard: Rule, authenticated: bool, status: int) -> list[Rule]:
+    """What a token-API call that went through is counted against, once its response is
+    known: the tenant's windows when it authenticated, else the client IP's bad-credentials
+    window (a view's own 429 is counted nowhere)."""
+    if authenticated:
+        return rules
+    return [] if status == 429 else [guard]
 
 
 _sync_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -334,11 +418,12 @@ def too_many_requests(request, rules: list[Rule], outcome: Outcome) -> HttpRespo
 
 def meter_api_call(request, response) -> None:
     """One `api_call` for a tenant's /api/… request the rate limits let through (here or
-    at the edge), queued for the process's next ledger flush (meters.record_later: one
-    multi-row INSERT per BILLING_COUNTER_DEFER_SECONDS, not one per request). Refusals
+    at the edge) and whose credential the view accepted (`api_call_authenticated`), queued
+    for the process's next ledger flush (meters.record_later: one multi-row INSERT per
+    BILLING_COUNTER_DEFER_SECONDS, not one per request). Unauthenticated calls, refusals
     (429) and server errors (5xx) are not billed. The key is unique per request."""
     tenant = getattr(request, "tenant", None)
-    if tenant is None or not request.path.startswith(API_PREFIX):
+    if tenant is None or not request.path.startswith(API_PREFIX) or not is_authenticated_call(request):
         return
     if response.status_code == 429 or response.status_code >= 500:
         return
@@ -362,6 +447,9 @@ class RateLimitMiddleware:
         scope = getattr(request, "scope", None)
         if scope is not None and scope.get(SCOPE_COUNTED):  # orbit.edge counted it (and adds the headers)
             return self.get_response(request)
+        tenant = getattr(request, "tenant", None)
+        if tenant is not None and is_token_api(request.path):
+            return self._limit_token_api(request, tenant)
         rules = rules_for(request)
         if not rules:
             return self.get_response(request)
@@ -371,6 +459,24 @@ class RateLimitMiddleware:
         response = self.get_response(request)
         if outcomes:
             for name, value in header_pairs(rules, tightest(outcomes)):
+                response[name] = value
+        return response
+
+    def _limit_token_api(self, request, tenant) -> HttpResponse:
+        """Refuse if the tenant's windows or the client's bad-credentials window are full;
+        count the call once the view has said whether it authenticated (orbit.edge does the
+        same before Django)."""
+        rules = tenant_rules(schema=tenant.schema_name, organization_id=tenant.pk, path=request.path, ip="")
+        guard = bad_credentials_rule(schema=tenant.schema_name, ip=client_ip(request))
+        refusing = full(peek([*rules, guard]))
+        if refusing is not None:
+            return too_many_requests(request, api_group(rules, guard, refusing), refusing)
+        response = self.get_response(request)
+        charged = charged_rules(rules=rules, guard=guard, authenticated=is_authenticated_call(request),
+                                status=response.status_code)
+        outcomes = check(charged)
+        if outcomes:
+            for name, value in header_pairs(charged, tightest(outcomes)):
                 response[name] = value
         return response
 

@@ -13,6 +13,12 @@ call on an asyncio Redis client, keys from billing.cache_keys) and:
 * allowed → passed to Django with scope[SCOPE_COUNTED] set (RateLimitMiddleware does not
   count it again) and the RateLimit headers added to its response.
 
+Token-API calls (/api/… but the widget's) are not counted before Django, which alone knows
+whether the token is good: the tenant's windows and the client IP's bad-credentials window
+are read (one MGET; a full one refuses), and when the response starts the call is counted
+against the tenant's windows if the view accepted its credential (scope[SCOPE_AUTHENTICATED]),
+else against the client IP's — so calls with bad tokens never spend the tenant's quota.
+
 Anything else — platform and unknown hosts, suspended tenants (Django answers those), other
 paths, login POSTs — goes to Django untouched, where RateLimitMiddleware applies its rules.
 Host → tenant is tenants.routing.resolve_host (the shared cache), remembered in-process (with the
@@ -77,6 +83,51 @@ class RateLimitEdge:
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    @staticmethod
+    def _memo_key(rules) -> tuple:
+        return tuple((r.name, r.schema, r.scope, r.ident, r.quota, r.window) for r in rules)
+
+    def _remembered(self, rules, now: int):
+        """The refusal of a window known to be full until its end, if any (no Redis trip)."""
+        refusing = self._refusing.get(self._memo_key(rules))
+        if refusing is not None and refusing[0] > now:
+            return ratelimit.Outcome(rule=refusing[1], remaining=0, reset=refusing[0] - now, limited=True)
+        return None
+
+    def _remember(self, rules, now: int, outcome) -> None:
+        if len(self._refusing) > 10_000:
+            self._refusing.clear()
+        self._refusing[self._memo_key(rules)] = (now + outcome.reset, outcome.rule)
+
+    async def _token_api(self, scope, receive, send, rules, guard):
+        now = int(time.time())
+        for group in (rules, [guard]):
+            remembered = self._remembered(group, now) if group else None
+            if remembered is not None:
+                return await self._refuse(scope, send, group, remembered)
+        redis_client = self._redis()
+        refusing = ratelimit.full(await ratelimit.peek_async([*rules, guard], redis_client))
+        if refusing is not None:
+            group = ratelimit.api_group(rules, guard, refusing)
+            self._remember(group, now, refusing)
+            return await self._refuse(scope, send, group, refusing)
+        inner = {**scope, ratelimit.SCOPE_COUNTED: True}
+
+        async def send_counted(message):
+            if message["type"] == "http.response.start":
+                charged = ratelimit.charged_rules(rules=rules, guard=guard, status=message["status"],
+                                                  authenticated=bool(inner.get(ratelimit.SCOPE_AUTHENTICATED)))
+                outcomes = await ratelimit.check_async(charged, redis_client)
+                if outcomes:
+                    tightest = ratelimit.tightest(outcomes)
+                    if tightest.remaining == 0:  # full now: the next calls are refused from memory
+                        self._remember(charged, int(time.time()), tightest)
+                    extra = [(k.lower().encode(), v.encode()) for k, v in ratelimit.header_pairs(charged, tightest)]
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        return await self.app(inner, receive, send_counted)
+
     async def _tenant(self, host: str):
         now = time.monotonic()
         entry = self._hosts.get(host)
@@ -106,21 +157,20 @@ class RateLimitEdge:
         ip = ratelimit.scope_client_ip(scope)
         rules = ratelimit.tenant_rules(schema=schema, organization_id=organization_id, path=scope["path"], ip=ip,
                                        profile=profile)
+        if ratelimit.is_token_api(scope["path"]):
+            guard = ratelimit.bad_credentials_rule(schema=schema, ip=ip)
+            return await self._token_api(scope, receive, send, rules, guard)
         if not rules:
             return await self.app(scope, receive, send)
-        memo_key = tuple((r.name, r.schema, r.scope, r.ident, r.quota, r.window) for r in rules)
-        refusing = self._refusing.get(memo_key)
         now = int(time.time())
-        if refusing is not None and refusing[0] > now:
-            outcome = ratelimit.Outcome(rule=refusing[1], remaining=0, reset=refusing[0] - now, limited=True)
-            return await self._refuse(scope, send, rules, outcome)
+        remembered = self._remembered(rules, now)
+        if remembered is not None:
+            return await self._refuse(scope, send, rules, remembered)
         outcomes = await ratelimit.check_async(rules, self._redis())
         if not outcomes:  # failed open: let it through, uncounted, without a second try in Django
             return await self.app({**scope, ratelimit.SCOPE_COUNTED: True}, receive, send)
         if outcomes[-1].limited:
-            if len(self._refusing) > 10_000:
-                self._refusing.clear()
-            self._refusing[memo_key] = (now + outcomes[-1].reset, outcomes[-1].rule)
+            self._remember(rules, now, outcomes[-1])
             return await self._refuse(scope, send, rules, outcomes[-1])
         extra = [(k.lower().encode(), v.encode()) for k, v in ratelimit.header_pairs(rules, ratelimit.tightest(outcomes))]
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import ApiToken
+from billing.ratelimit import api_call_authenticated
 from chat import selectors
 from chat.api.responses import bearer, error
 from chat.models import Conversation
@@ -51,7 +52,8 @@ def _unauthorized():
 def conversations(request):
     user = ApiToken.objects.authenticate(bearer(request) or "")
     if user is None:
-        return _unauthorized()
+        return _unauthorized()  # counted per client IP, never against the tenant's quota
+    api_call_authenticated(request)
     if not usage.plan_has_feature("api"):
         return error("feature_unavailable", _("O seu plano não inclui a API."), 403)
     params = request.GET

@@ -9,6 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from billing.ratelimit import api_call_authenticated
 from chat import selectors, services
 from chat.api.responses import bearer, error, json_body
 from chat.realtime import events
@@ -37,6 +38,7 @@ def sessions(request, key: str):
         return error("not_found", "Inbox not found.", 404)
     if not _origin_ok(request, inbox):
         return error("forbidden", "This site may not use this inbox.", 403)
+    api_call_authenticated(request)  # the inbox's public key, from an allowed site: metered
     data = json_body(request)
     if data is None:
         return error("bad_request", "Send a JSON object.")
@@ -75,6 +77,7 @@ def attachments(request, key: str):
     contact_id = visitor_from_token(inbox=inbox, token=bearer(request)) if inbox is not None else None
     if contact_id is None:
         return error("unauthorized", "A valid visitor token is required.", 401)
+    api_call_authenticated(request)
     contact = selectors.contact_get(contact_id=contact_id)
     conversation = None
     raw = request.POST.get("conversation")

@@ -15,7 +15,6 @@ from accounts.models import ApiToken
 from billing import cache_keys, meters, ratelimit, services
 from billing.models import Plan
 from tests.billing.conftest import ledger_count
-from tests.conftest import host_client
 from tests.factories import owner_email
 
 API = "/api/v1/conversations"
@@ -98,9 +97,9 @@ def test_a_revoked_token_is_a_bad_credential(tight, tenant, tenant_client):
 
 
 def _asgi_get(host: str, path: str, client_ip: str, headers: dict) -> tuple[int, dict, bytes]:
-    from orbit.asgi import application
-
     import asyncio
+
+    from orbit.asgi import application
 
     sent, requested = [], []
 
