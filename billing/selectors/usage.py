@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from billing import cache_keys, metrics, periods
 from billing.models import LimitAlert, LimitOverride, Meter, Plan, UsageEvent
 
 PROFILE_TTL = 60
+_SLUG_CHARS = re.compile(r"[a-z0-9-]{1,40}")
 
 
 def plan_get(*, code: str) -> Plan:
@@ -27,8 +29,12 @@ def plan_codes() -> list[str]:
 
 
 def organization_by_slug(*, slug: str):
-    """Raises the tenant model's DoesNotExist for an unknown slug."""
-    return get_tenant_model().objects.select_related("plan").get(slug=slug)
+    """Raises the tenant model's DoesNotExist for an unknown slug (and for anything that
+    cannot be a slug: NUL bytes and the like never reach the database)."""
+    Organization = get_tenant_model()
+    if not isinstance(slug, str) or not _SLUG_CHARS.fullmatch(slug):
+        raise Organization.DoesNotExist(f"no organization {slug!r}")
+    return Organization.objects.select_related("plan").get(slug=slug)
 
 
 # --- limits profile (cached) ---------------------------------------------------------
