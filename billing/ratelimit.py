@@ -36,14 +36,17 @@ import time
 import uuid
 import weakref
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django_ratelimit.core import _split_rate
+from django_ratelimit.core import _split_rate, get_usage
+from django_ratelimit.decorators import ratelimit
 
 from billing import cache_keys, meters, metrics, selectors
 
@@ -407,7 +410,21 @@ def refusal(path: str, rules: list[Rule], outcome: Outcome, language: str | None
     return headers, body
 
 
+def too_many_attempts_page(request, seconds: int) -> HttpResponse:
+    """The 429 page of a person's form (login, password reset, invitation), in the brand."""
+    response = render(request, "429.html", {"seconds": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def too_many_requests(request, rules: list[Rule], outcome: Outcome) -> HttpResponse:
+    if not request.path.startswith((API_PREFIX, *WIDGET_PREFIXES)):  # a person at a form: a page
+        # before LocaleMiddleware: the browser's language, as that middleware would pick it
+        with translation.override(translation.get_language_from_request(request)):
+            response = too_many_attempts_page(request, outcome.reset)
+        for name, value in header_pairs(rules, outcome):
+            response[name] = value
+        return response
     headers, body = refusal(request.path, rules, outcome)
     response = HttpResponse(body, status=429, content_type=dict(headers)[b"content-type"].decode())
     response["Retry-After"] = str(outcome.reset)
@@ -479,6 +496,89 @@ class RateLimitMiddleware:
             for name, value in header_pairs(charged, tightest(outcomes)):
                 response[name] = value
         return response
+
+
+# --- human-facing views: django-ratelimit decorators -------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewLimit:
+    """One django-ratelimit window over a view, per tenant and `ident`: the client's IP, or
+    an account read from the request (None or "": this window does not count the request).
+    Its rate is the setting `setting` (read per request, so tests and operators can change it)."""
+
+    scope: str  # in the key: password-reset-ip, invite-account, widget-session-ip …
+    setting: str
+    ident: Callable[..., str | None]
+
+    @property
+    def group(self) -> str:
+        return f"orbit.{self.scope}"
+
+    def key(self, _group, request) -> str:
+        schema = getattr(getattr(request, "tenant", None), "schema_name", None) or "public"
+        return cache_keys.ratelimit_value(schema=schema, scope=self.scope, ident=self.ident(request) or "")
+
+    def rate(self, _group, request) -> str | None:
+        return getattr(settings, self.setting) if self.ident(request) else None
+
+
+def per_ip(scope: str, setting: str) -> ViewLimit:
+    return ViewLimit(scope=scope, setting=setting, ident=client_ip)
+
+
+def per_account(scope: str, setting: str, account: Callable[..., str | None]) -> ViewLimit:
+    """`account(request)`: the e-mail, person or identity the request is about."""
+
+    def ident(request) -> str | None:
+        value = account(request)
+        return value.strip().lower()[:254] if isinstance(value, str) and value.strip() else None
+
+    return ViewLimit(scope=scope, setting=setting, ident=ident)
+
+
+def _retry_after(request, limits: tuple[ViewLimit, ...], methods: list[str]) -> int:
+    waits = []
+    for limit in limits:
+        usage = get_usage(request, group=limit.group, key=limit.key, rate=limit.rate, method=methods, increment=False)
+        if usage and usage["should_limit"]:
+            waits.append(usage["time_left"])
+    return max(1, *waits) if waits else 60
+
+
+def throttle(*limits: ViewLimit, refuse: Callable[..., HttpResponse] | None = None, methods=("POST",)):
+    """Limit a view with django-ratelimit's `ratelimit` decorator, once per window (the shared
+    cache, settings.RATELIMIT_USE_CACHE; keys with the tenant, cache_keys.ratelimit_value).
+    Every window counts the request; once any is over, `refuse(request, seconds)` answers
+    instead of the view (default: the 429 page). Only `methods` count (POST: a form shown
+    again costs nothing)."""
+    methods = list(methods)
+    refuse = refuse or too_many_attempts_page
+
+    def decorator(view):
+        @wraps(view)
+        def guarded(request, *args, **kwargs):
+            if getattr(request, "limited", False):
+                return refuse(request, _retry_after(request, limits, methods))
+            return view(request, *args, **kwargs)
+
+        wrapped = guarded
+        for limit in reversed(limits):
+            wrapped = ratelimit(group=limit.group, key=limit.key, rate=limit.rate, method=methods, block=False)(wrapped)
+        return wrapped
+
+    return decorator
+
+
+def posted(field: str) -> Callable[..., str | None]:
+    """An account read from a form field."""
+    return lambda request: request.POST.get(field)
+
+
+def person(request) -> str | None:
+    """The logged-in person (their id: e-mails change)."""
+    user = getattr(request, "user", None)
+    return f"user:{user.pk}" if user is not None and user.is_authenticated else None
 
 
 # --- websocket frames ------------------------------------------------------------------

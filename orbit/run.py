@@ -67,6 +67,7 @@ def main() -> int:
     port = os.environ.get("ORBIT_PORT", "8000")
     host = os.environ.get("ORBIT_BIND", "127.0.0.1")
     base = os.environ.get("ORBIT_BASE_DOMAIN", "localhost")
+    os.environ.setdefault("ORBIT_PUBLIC_PORT", port)  # links in e-mails: http://<tenant>.localhost:8000/…
     procs = {name: subprocess.Popen(cmd) for name, cmd in _commands(port, host).items()}
     print(
         f"\nOrbit is running.\n"

@@ -163,6 +163,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env("ORBIT_SECURE_COOKIES", "0") == "1"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Links in e-mails (password reset, invitations) go to the tenant's primary domain, never to the
+# request's Host: https behind TLS (ORBIT_SECURE_COOKIES), on this port if not the scheme's default.
+ORBIT_PUBLIC_PORT = env("ORBIT_PUBLIC_PORT", "") or ""
 
 # Channels: the pub/sub layer (~0.35 ms a send here, against ~2.1 ms for the core layer),
 # with orbit.lib.channel_layer's lock-free and batched publishes.
@@ -250,6 +253,18 @@ BILLING_WIDGET_BURST = "30/10s"
 BILLING_LOGIN_ACCOUNT_RATE = "10/5m"
 BILLING_LOGIN_IP_RATE = "30/5m"
 BILLING_LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
+# Token-API calls (/api/… but the widget's) whose credential was refused, per tenant and client IP:
+# they never spend the tenant's API quota (billing.ratelimit.bad_credentials_rule).
+BILLING_API_BAD_CREDENTIALS_RATE = "30/5m"
+# Human-facing views, limited by django-ratelimit decorators (billing.ratelimit.throttle; keys
+# with the tenant): password-reset requests per tenant and IP / e-mail asked for, invitations
+# per tenant and IP / inviting person, widget sessions per tenant and IP / visitor identity.
+BILLING_PASSWORD_RESET_IP_RATE = "20/h"
+BILLING_PASSWORD_RESET_ACCOUNT_RATE = "5/h"
+BILLING_INVITE_IP_RATE = "60/h"
+BILLING_INVITE_ACCOUNT_RATE = "30/h"
+BILLING_WIDGET_SESSION_IP_RATE = "30/m"
+BILLING_WIDGET_SESSION_ACCOUNT_RATE = "10/m"
 # Behind a reverse proxy (docker/nginx.conf): the header carrying the client's address for
 # the per-IP limits (login, widget; billing.ratelimit.client_ip). Unset: REMOTE_ADDR, and
 # any such header a client sends is ignored. "X-Forwarded-For": its right-most address not
@@ -257,6 +272,8 @@ BILLING_LOGIN_PATHS = ("/accounts/login/", "/admin/login/")
 # that connects to Orbit); any other name (X-Real-IP): its value. Set it only when every
 # request reaches Orbit through that proxy.
 ORBIT_TRUSTED_PROXY_IP_HEADER = env("ORBIT_TRUSTED_PROXY_IP_HEADER") or None
+# Every proxy in front of Orbit (IPs/CIDRs): uvicorn believes X-Forwarded-For/-Proto only from
+# these (orbit/run.py proxy_flags), and X-Forwarded-For's right-most address not listed is the client.
 ORBIT_TRUSTED_PROXIES = [p.strip() for p in (env("ORBIT_TRUSTED_PROXIES", "") or "").split(",") if p.strip()]
 # Websocket frames per connection (billing.ratelimit.FrameLimiter defaults).
 BILLING_WS_FRAMES_PER_SECOND = 10.0

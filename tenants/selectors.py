@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -7,6 +8,7 @@ from billing import metrics, periods
 from billing.limits import seat_count
 from billing.selectors import effective_limit, rollup
 from tenants.models import BulkImport, Domain, Organization
+from tenants.routing import tenant_host
 
 
 def organization_get(*, slug: str) -> Organization:
@@ -130,3 +132,15 @@ def seat_usage(*, organization: Organization) -> SeatUsage:
         used=seat_count(organization=organization),
         limit=effective_limit(organization=organization, metric=metrics.AGENT_SEAT),
     )
+
+
+def organization_base_url(*, organization: Organization) -> str:
+    """The tenant's own address for links in e-mails (password reset, invitations): its
+    primary domain (else `<slug>.<base>`), https behind TLS (ORBIT_SECURE_COOKIES), with
+    ORBIT_PUBLIC_PORT when that is not the scheme's default — never a request's Host header,
+    which a client writes."""
+    primary = Domain.objects.filter(tenant=organization, is_primary=True).values_list("domain", flat=True).first()
+    scheme = "https" if settings.SESSION_COOKIE_SECURE else "http"
+    port = str(getattr(settings, "ORBIT_PUBLIC_PORT", "") or "")
+    default = {"http": "80", "https": "443"}[scheme]
+    return f"{scheme}://{primary or tenant_host(organization.slug)}" + (f":{port}" if port and port != default else "")

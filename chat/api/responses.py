@@ -12,9 +12,11 @@ def error(code: str, message: str, status: int = 400) -> JsonResponse:
 
 
 def json_body(request) -> dict | None:
+    """The body's JSON object, or None: not JSON, not an object, or nested past what the
+    parser takes (50,000 brackets are a RecursionError, not a 500)."""
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 

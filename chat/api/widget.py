@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.ratelimit import api_call_authenticated
+from billing.ratelimit import api_call_authenticated, per_account, per_ip, throttle
 from chat import selectors, services
 from chat.api.responses import bearer, error, json_body
 from chat.realtime import events
@@ -30,8 +31,28 @@ def _origin_ok(request, inbox) -> bool:
     return selectors.inbox_origin_allowed(inbox=inbox, origin=origin, host=request.get_host())
 
 
+def _identity(request) -> str | None:
+    """Who a session request says the visitor is (its e-mail or external id), if anyone."""
+    data = json_body(request) or {}
+    for name in ("external_id", "email"):
+        if isinstance(data.get(name), str) and data[name].strip():
+            return f"{name}:{data[name]}"
+    return None
+
+
+def _too_many(request, seconds: int):
+    response = error("rate_limited", _("Muitas requisições. Tente de novo em %(seconds)s s.") % {"seconds": seconds}, 429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 @csrf_exempt
 @require_POST
+@throttle(
+    per_ip("widget-session-ip", "BILLING_WIDGET_SESSION_IP_RATE"),
+    per_account("widget-session-account", "BILLING_WIDGET_SESSION_ACCOUNT_RATE", _identity),
+    refuse=_too_many,
+)
 def sessions(request, key: str):
     inbox = _inbox_or_404(key)
     if inbox is None:

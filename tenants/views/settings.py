@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors as people
 from accounts import services as accounts_services
 from accounts.models import ApiToken
+from billing.ratelimit import per_account, per_ip, person, throttle
 from branding.selectors import brand_for_edit, brand_inherited, effective_brand, may_hide_powered_by
 from branding.services import BrandRefused, brand_update
 from tenants import selectors, services
@@ -30,7 +31,8 @@ User = get_user_model()
 
 
 def _base_url(request) -> str:
-    return f"{request.scheme}://{request.get_host()}"
+    """Where invitation links go: the tenant's own address, never the request's Host."""
+    return selectors.organization_base_url(organization=request.tenant)
 
 
 def _page(request, queryset):
@@ -88,6 +90,10 @@ def agents(request):
 
 @tenant_admin_required
 @require_POST
+@throttle(
+    per_ip("invite-ip", "BILLING_INVITE_IP_RATE"),
+    per_account("invite-account", "BILLING_INVITE_ACCOUNT_RATE", person),
+)
 def agent_invite(request):
     form = InviteForm(request.POST)
     if form.is_valid():
