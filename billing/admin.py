@@ -6,7 +6,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from billing import periods, services
+from billing import (
+    admin_money,  # noqa: F401  (registers the money side's admin)
+    periods,
+    services,
+)
 from billing.models import LimitAlert, LimitOverride, Meter, Plan, UsageEvent
 from orbit.lib.admin import ReadOnlyAdminMixin
 

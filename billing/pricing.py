@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from billing import metrics, periods
 
@@ -26,6 +26,30 @@ GB = 1024**3
 
 def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, ROUND_HALF_UP)
+
+
+class AmountError(ValueError):
+    pass
+
+
+MAX_AMOUNT = Decimal("9999999999")
+
+
+def parse_amount(value, *, allow_negative: bool = False) -> Decimal:
+    """A person's amount ("1234,56", "1234.56", 10) in reais; zero, NaN, infinities, absurd
+    sizes and (unless allowed) negatives raise AmountError with the reason (active language)."""
+    from django.utils.translation import gettext as _
+
+    try:
+        amount = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError, AttributeError):
+        raise AmountError(_("Valor inválido: %(value)s.") % {"value": str(value)[:20]}) from None
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+        raise AmountError(_("Valor inválido: %(value)s.") % {"value": str(value)[:20]})
+    amount = money(amount)
+    if amount == 0 or (amount < 0 and not allow_negative):
+        raise AmountError(_("O valor deve ser maior que zero."))
+    return amount
 
 
 @dataclass(frozen=True)
@@ -153,3 +177,16 @@ def proration(*, old_monthly: Decimal | None, new_monthly: Decimal | None, now: 
     if old_monthly is None or new_monthly is None or new_monthly <= old_monthly:
         return ZERO, days_left, total_days
     return money((new_monthly - old_monthly) * days_left / total_days), days_left, total_days
+
+
+def format_brl(amount, language: str | None = None) -> str:
+    """Reais for people: `R$ 1.234,56` in Portuguese, `R$1,234.56` in English (for machines
+    use str(amount): never a locale's separators in data attributes, SVG or JSON)."""
+    from django.utils.translation import get_language
+
+    value = money(amount)
+    sign = "−" if value < 0 else ""
+    whole, cents = f"{abs(value):,.2f}".split(".")
+    if (language or get_language() or "pt-br").lower().startswith("pt"):
+        return f"{sign}R$ {whole.replace(',', '.')},{cents}"
+    return f"{sign}R${whole}.{cents}"

@@ -14,3 +14,11 @@ def bulk_import_run(job_id: int) -> int:
     from tenants.services import bulk_import_run as run
 
     return run(job_id=job_id).processed
+
+
+@shared_task(name="tenants.tasks.billing_notices_send")
+def billing_notices_send() -> dict:
+    """Billing's e-mails owed (beat, every minute; the outbox keeps them through an outage)."""
+    from tenants.services.billing_mail import billing_notices_send as send
+
+    return send()

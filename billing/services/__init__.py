@@ -23,6 +23,7 @@ from billing.services.payments import (
     invoice_payment_failed,
     invoice_resend,
     invoice_void,
+    notices_deliver,
     suspension_date,
 )
 from billing.services.subscriptions import (
@@ -63,5 +64,5 @@ __all__ = [
     "subscriptions_advance",
     "CloseResult", "check_closable", "credit_balance", "invoice_preview", "issuer_for", "period_close",
     "adjustment_add", "credit_grant", "credit_note_issue", "dunning_advance", "invoice_mark_paid",
-    "invoice_mark_uncollectible", "invoice_payment_failed", "invoice_resend", "invoice_void", "suspension_date",
+    "invoice_mark_uncollectible", "invoice_payment_failed", "invoice_resend", "invoice_void", "notices_deliver", "suspension_date",
 ]

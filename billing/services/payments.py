@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -26,15 +26,9 @@ REMINDER_DAYS = (1, 3, 7)
 
 def _amount(value, *, allow_negative: bool = False) -> Decimal:
     try:
-        amount = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError, AttributeError):
-        raise BillingError(_("Valor inválido: %(value)s.") % {"value": str(value)[:20]}) from None
-    if not amount.is_finite() or abs(amount) > Decimal("9999999999"):
-        raise BillingError(_("Valor inválido: %(value)s.") % {"value": str(value)[:20]})
-    amount = pricing.money(amount)
-    if amount == 0 or (amount < 0 and not allow_negative):
-        raise BillingError(_("O valor deve ser maior que zero."))
-    return amount
+        return pricing.parse_amount(value, allow_negative=allow_negative)
+    except pricing.AmountError as bad:
+        raise BillingError(str(bad)) from None
 
 
 def _organization(invoice: Invoice):
@@ -258,3 +252,42 @@ def suspension_date(subscription: Subscription) -> dt.date | None:
         return None
     days = settings.BILLING_DUNNING_PAST_DUE_DAYS + settings.BILLING_DUNNING_GRACE_DAYS
     return periods.localdate(subscription.past_due_since + dt.timedelta(days=days))
+
+
+# --- the notices outbox ---------------------------------------------------------------
+
+NOTICE_MAX_ATTEMPTS = 5
+
+
+def notices_deliver(*, send, limit: int = 200) -> dict[str, int]:
+    """Send the notices owed, each at most once: `send(notice) -> recipients` (the caller
+    composes the e-mail: tenants, with the organization's brand). A notice is claimed under
+    a row lock (another worker skips it); a failed send is retried on the next run, up to
+    NOTICE_MAX_ATTEMPTS times."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    done = {"sent": 0, "failed": 0}
+    pending = list(BillingNotice.objects.filter(sent_at__isnull=True, attempts__lt=NOTICE_MAX_ATTEMPTS)
+                   .order_by("pk").values_list("pk", flat=True)[:limit])
+    for pk in pending:
+        with transaction.atomic():
+            notice = (BillingNotice.objects.select_for_update(skip_locked=True, of=("self",))
+                      .select_related("organization", "organization__parent", "invoice")
+                      .filter(pk=pk, sent_at__isnull=True).first())
+            if notice is None:
+                continue
+            try:
+                recipients = send(notice)
+            except Exception:
+                log.warning("billing notice %s (%s) could not be sent", notice.pk, notice.kind, exc_info=True)
+                notice.attempts += 1
+                notice.save(update_fields=["attempts"])
+                done["failed"] += 1
+                continue
+            notice.sent_at = timezone.now()
+            notice.attempts += 1
+            notice.recipients = recipients
+            notice.save(update_fields=["sent_at", "attempts", "recipients"])
+            done["sent"] += 1
+    return done

@@ -6,6 +6,7 @@ move in the same transaction (billing.lifecycle)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -21,14 +22,16 @@ from billing.services.invoicing import invoice_issue_proration
 from billing.services.usage import BillingError, limits_profile_forget
 
 TRIAL_NOTICE_DAYS = 3
+_PLAN_CODE = re.compile(r"[a-z0-9_-]{1,50}")
 
 
 def _plan(plan: Plan | str) -> Plan:
     if isinstance(plan, Plan):
         return plan
-    found = Plan.objects.filter(code=str(plan or "").strip()).first()
+    code = str(plan or "").strip()
+    found = Plan.objects.filter(code=code).first() if _PLAN_CODE.fullmatch(code) else None
     if found is None:
-        raise BillingError(_("Plano desconhecido: %(code)s.") % {"code": str(plan)[:40]})
+        raise BillingError(_("Plano desconhecido: %(code)s.") % {"code": code[:40].replace("\x00", "")})
     return found
 
 

@@ -1,6 +1,6 @@
 from django import template
 
-from billing import selectors
+from billing import pricing, selectors
 
 register = template.Library()
 
@@ -9,3 +9,11 @@ register = template.Library()
 def limit_alerts(organization):
     """The current period's limit alerts for the banner (billing.selectors.active_alerts)."""
     return selectors.active_alerts(organization)
+
+
+@register.filter
+def brl(amount) -> str:
+    """`{{ invoice.total|brl }}` → R$ 1.234,56 (pt-BR) / R$1,234.56 (English)."""
+    if amount is None or amount == "":
+        return "—"
+    return pricing.format_brl(amount)

@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
