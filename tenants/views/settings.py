@@ -146,16 +146,6 @@ def agent_update(request, user_id: int):
 
 
 @tenant_admin_required
-def plan(request):
-    organization = request.tenant
-    return render(
-        request,
-        "tenants/settings/plan.html",
-        {"plan": organization.plan, "seats": selectors.seat_usage(organization=organization), "section": "plan"},
-    )
-
-
-@tenant_admin_required
 def domains(request):
     form = DomainForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
