@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from functools import wraps
 
 from django import forms
 from django.http import StreamingHttpResponse
@@ -18,7 +19,23 @@ from django.views.decorators.http import require_GET
 from django_tenants.utils import tenant_context
 
 from chat import reports
+from chat.services import usage
 from chat.views.access import admin_required
+
+ANALYTICS = "analytics"
+
+
+def analytics_required(view):
+    """Reports are the plan's `analytics` feature: without it, a page that says so and
+    where to change plans (the CSV export too)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not usage.plan_has_feature(ANALYTICS):
+            return render(request, "chat/reports/upgrade.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _date_input() -> forms.DateInput:
@@ -110,6 +127,7 @@ def bar_chart(points: list[tuple[dt.date, int]]) -> dict:
 
 
 @admin_required
+@analytics_required
 @require_GET
 def index(request):
     form, period = _range(request)
@@ -142,6 +160,7 @@ def _safe_cell(value: str) -> str:
 
 
 @admin_required
+@analytics_required
 @require_GET
 def export(request):
     form, period = _range(request)

@@ -183,3 +183,18 @@ def test_tenant_b_sees_only_its_own_figures(history, other_tenant):
     assert "Nenhuma conversa" in html and "Ana" not in html
     text = b"".join(beta.get("/reports/conversations.csv").streaming_content).decode("utf-8-sig")
     assert text.strip().splitlines() == [",".join(reports.CSV_COLUMNS)]
+
+
+def test_reports_need_the_plans_analytics_feature(tenant):
+    """A plan sells only what gates something: Starter has no reports, and says where to get them."""
+    from billing.models import Plan
+    from tenants.models import Organization
+    from tenants.routing import invalidate_organization
+
+    Organization.objects.filter(pk=tenant.pk).update(plan=Plan.objects.get(code="starter"))
+    invalidate_organization(tenant)
+    owner = logged_in(tenant.domains.get(is_primary=True).domain, owner_email(tenant.slug))
+    for path in ("/reports/", "/reports/conversations.csv"):
+        response = owner.get(path)
+        assert response.status_code == 403, path
+        assert "Professional" in response.content.decode() and "/settings/plan/" in response.content.decode()
