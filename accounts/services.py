@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ApiToken, AuditEntry
 from accounts.tokens import password_reset_token
+from orbit.lib.text import header_unsafe
 
 User = get_user_model()
 INVITABLE_ROLES = (User.Role.ADMIN, User.Role.AGENT)
@@ -235,6 +236,8 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     name = " ".join((name or "").split())
     if not name:
         raise ApiTokenRefused(_("Dê um nome ao token."))
+    if header_unsafe(name):  # NUL, a lone surrogate or another control character
+        raise ApiTokenRefused(_("O nome contém caracteres inválidos."))
     if len(name) > API_TOKEN_NAME_MAX:
         raise ApiTokenRefused(_("O nome pode ter no máximo %(max)d caracteres.") % {"max": API_TOKEN_NAME_MAX})
     # The person's row, locked: two creations at once cannot both pass the count below.

@@ -532,7 +532,10 @@ def per_account(scope: str, setting: str, account: Callable[..., str | None]) ->
 
     def ident(request) -> str | None:
         value = account(request)
-        return value.strip().lower()[:254] if isinstance(value, str) and value.strip() else None
+        if not isinstance(value, str) or not value.strip():
+            return None
+        # django-ratelimit hashes the key as UTF-8: a lone surrogate is escaped, never a 500
+        return value.strip().lower()[:254].encode("utf-8", "backslashreplace").decode("utf-8")
 
     return ViewLimit(scope=scope, setting=setting, ident=ident)
 

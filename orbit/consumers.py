@@ -24,7 +24,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
             return await self.send_error("bad_frame", "Binary frames are not accepted; send JSON text.")
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth: bad JSON too
             return await self.send_error("bad_frame", "The frame is not valid JSON.")
         await self.receive_json(content, **kwargs)
 

@@ -14,7 +14,7 @@ from billing.ratelimit import api_call_authenticated, per_account, per_ip, throt
 from chat import selectors, services
 from chat.api.responses import bearer, error, json_body
 from chat.realtime import events
-from chat.services.visitors import IdentityRefused, visitor_from_token, visitor_session_start
+from chat.services.visitors import IdentityRefused, SessionRefused, visitor_from_token, visitor_session_start
 
 
 def _inbox_or_404(key: str):
@@ -76,6 +76,8 @@ def sessions(request, key: str):
         )
     except IdentityRefused:
         return error("identity_refused", "The identity could not be verified.", 403)
+    except SessionRefused as refused:
+        return error("bad_request", str(refused))
     contact, conversation = session.contact, session.conversation
     return JsonResponse(
         {

@@ -32,6 +32,7 @@ from chat.models import Attachment, Contact, Conversation, Message
 from chat.realtime import events, groups
 from chat.services import usage
 from orbit.lib import adb
+from orbit.lib.text import unstorable
 
 MAX_BODY = 5000
 # A visitor writing after this long quiet is announced to the tenant's agents (not only to
@@ -215,6 +216,8 @@ def _sender(sender, sender_type: str | None) -> tuple[str, object | None, int | 
 def validate_body(body, *, has_attachments: bool = False) -> str:
     if not isinstance(body, str):
         raise MessageError("bad_frame", "body must be a string")
+    if unstorable(body):
+        raise MessageError("bad_frame", "body may not contain NUL characters or lone surrogates; nothing was stored.")
     if len(body) > MAX_BODY:
         raise MessageError("too_long", f"The message is longer than {MAX_BODY} characters; nothing was stored.")
     if not body.strip() and not has_attachments:

@@ -16,12 +16,17 @@ from django.core import signing
 from django.db import connection, transaction
 
 from chat.models import Contact, Conversation, Inbox
+from orbit.lib.text import json_unstorable, unstorable
 
 TOKEN_MAX_AGE = 60 * 60 * 24 * 365  # the widget keeps it in localStorage across visits
 
 
 class IdentityRefused(Exception):
     """The inbox requires verified identities and this one's HMAC is wrong."""
+
+
+class SessionRefused(ValueError):
+    """The session request carries text that cannot be stored (NUL, a lone surrogate)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ def visitor_token(*, inbox: Inbox, contact: Contact) -> str:
 
 def visitor_from_token(*, inbox: Inbox, token: str | None) -> int | None:
     """The contact id a token was issued to for this inbox, or None."""
-    if not token or len(token) > 500:
+    if not token or len(token) > 500 or not token.isascii():  # signed tokens are ASCII
         return None
     try:
         data = signing.loads(token, salt=_salt(inbox), max_age=TOKEN_MAX_AGE)
@@ -58,7 +63,9 @@ def identity_hmac(*, inbox: Inbox, identifier: str) -> str:
 
 
 def _verified(inbox: Inbox, identifier: str, signature: str | None) -> bool:
-    return bool(signature) and hmac.compare_digest(identity_hmac(inbox=inbox, identifier=identifier), str(signature))
+    if not signature or not str(signature).isascii():  # a hex digest; compare_digest refuses other str
+        return False
+    return hmac.compare_digest(identity_hmac(inbox=inbox, identifier=identifier), str(signature))
 
 
 def _clean(value, limit: int) -> str:
@@ -81,7 +88,11 @@ def visitor_session_start(
     With an identity (external id, else e-mail) and a valid HMAC, the visitor becomes that
     contact (the same person across devices). With a wrong or missing HMAC the identity is
     refused when the inbox requires verification, and otherwise kept only as unverified
-    details on a contact of its own."""
+    details on a contact of its own. Text PostgreSQL cannot store (NUL, lone surrogates), in
+    any field or custom attribute, raises SessionRefused; nothing is written."""
+    texts = (token, name, email, phone, external_id, identity_hash)
+    if any(isinstance(v, str) and unstorable(v) for v in texts) or json_unstorable(attributes or {}):
+        raise SessionRefused("Text with NUL characters or lone surrogates cannot be stored.")
     name, email, phone, external_id = _clean(name, 200), _clean(email, 254), _clean(phone, 40), _clean(external_id, 200)
     identifier = external_id or email
     verified = bool(identifier) and _verified(inbox, identifier, identity_hash)

@@ -41,3 +41,17 @@ def header_safe(value: str) -> str:
     space, runs of spaces one, ends stripped. For values already stored (never raises)."""
     cleaned = "".join(" " if _control(char) else char for char in value or "")
     return _SPACES.sub(" ", cleaned).strip()
+
+
+def json_unstorable(value, *, _depth: int = 0) -> bool:
+    """True if any string (key or value) in a decoded JSON value is unstorable(); PostgreSQL's
+    jsonb refuses \\u0000 and lone surrogates as text does. Past 200 levels: True."""
+    if _depth > 200:
+        return True
+    if isinstance(value, str):
+        return unstorable(value)
+    if isinstance(value, dict):
+        return any(unstorable(str(k)) or json_unstorable(v, _depth=_depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(json_unstorable(v, _depth=_depth + 1) for v in value)
+    return False

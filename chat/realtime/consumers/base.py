@@ -23,6 +23,7 @@ from chat.selectors import NotFound
 from chat.services import ConversationError, LimitReached, MessageError
 from orbit.lib.channel_layer import SKIP_KEY
 from orbit.lib.tenancy import PooledTenantDatabase
+from orbit.lib.text import unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,11 @@ class FrameError(Exception):
 
 
 def frame_ref(content: dict):
+    """The frame's ref (or client_id), echoed in its answer: only one that can be sent back
+    as it came (a lone surrogate cannot be written as UTF-8)."""
     ref = content.get("ref", content.get("client_id"))
+    if isinstance(ref, str) and unstorable(ref):
+        return None
     return ref if isinstance(ref, (str, int)) and not isinstance(ref, bool) and len(str(ref)) <= 100 else None
 
 
@@ -110,7 +115,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self.send_error("too_long", "The frame is too large; nothing was stored.")
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's depth: bad JSON too
             return await self.send_error("bad_frame", "The frame is not valid JSON.")
         if not isinstance(content, dict):
             return await self.send_error("bad_frame", "A frame is a JSON object with a type.")
