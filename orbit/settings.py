@@ -299,6 +299,46 @@ CELERY_BEAT_SCHEDULE |= {
     "billing-notices": {"task": "tenants.tasks.billing_notices_send", "schedule": 60.0},
 }
 
+# --- Stripe (optional; billing/stripe, billing/README.md "Stripe") ----------------------
+# Without ORBIT_STRIPE_SECRET_KEY nothing Stripe runs and dj-stripe is not even installed:
+# invoices are paid by hand. With it, Orbit's open invoices are pushed to Stripe to collect
+# and dj-stripe's webhook endpoint (/stripe/webhook/<uuid>/ on the platform host) reports
+# the outcome. dj-stripe lives in the public schema only (SHARED_APPS).
+ORBIT_STRIPE_SECRET_KEY = env("ORBIT_STRIPE_SECRET_KEY", "") or ""
+# The endpoint's signing secret (whsec_…, from the Stripe dashboard or `stripe listen`).
+ORBIT_STRIPE_WEBHOOK_SECRET = env("ORBIT_STRIPE_WEBHOOK_SECRET", "") or ""
+# Another API server (development: localstripe). Unset: Stripe's own.
+ORBIT_STRIPE_API_BASE = env("ORBIT_STRIPE_API_BASE", "") or ""
+# How invoices may be paid: "card" (charged off-session with the saved card) and, where the
+# account has them enabled, "boleto" and "pix" (the customer pays the PaymentIntent).
+ORBIT_STRIPE_PAYMENT_METHOD_TYPES = [
+    t.strip() for t in (env("ORBIT_STRIPE_PAYMENT_METHOD_TYPES", "card") or "card").split(",") if t.strip()
+]
+if ORBIT_STRIPE_SECRET_KEY or TESTING:
+    SHARED_APPS.append("djstripe")
+    INSTALLED_APPS.append("djstripe")
+    DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+    STRIPE_LIVE_MODE = ORBIT_STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+    STRIPE_LIVE_SECRET_KEY = ORBIT_STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
+    STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else ORBIT_STRIPE_SECRET_KEY
+    if ORBIT_STRIPE_API_BASE:
+        STRIPE_API_HOST = ORBIT_STRIPE_API_BASE  # dj-stripe's own calls go there too
+if ORBIT_STRIPE_SECRET_KEY:
+    # Orbit handles each verified event from its payload (billing.stripe.webhooks says why).
+    DJSTRIPE_WEBHOOK_EVENT_CALLBACK = "billing.stripe.webhooks.webhook_trigger_process"
+    CELERY_BEAT_SCHEDULE |= {
+        # plans → Products/Plans and the webhook endpoint's row; idempotent
+        "billing-stripe-sync": {"task": "billing.tasks.stripe_sync", "schedule": 3600.0},
+    }
+if TESTING:
+    # dj-stripe's own migrations cost minutes of CPU on every fresh test database; the suite
+    # builds the same tables from one migration generated from the same models
+    # (tests/billing/stripe/test_djstripe_schema.py keeps the two equal).
+    MIGRATION_MODULES = {"djstripe": "tests.billing.stripe.djstripe_schema.migrations"}
+    if not ORBIT_STRIPE_API_BASE:
+        STRIPE_API_HOST = "http://127.0.0.1:9"  # a test never reaches api.stripe.com (refused at once)
+        SILENCED_SYSTEM_CHECKS = ["djstripe.W002"]  # "STRIPE_API_HOST is set": on purpose, above
+
 # --- branding, custom domains, support access (issue 5) ---------------------------------
 # Custom-domain ownership is proven by a DNS TXT record; tests inject their own resolver.
 ORBIT_DNS_RESOLVER = env("ORBIT_DNS_RESOLVER", "tenants.dns.DnsPythonResolver")

@@ -1,0 +1,1 @@
+"""dj-stripe's tables for the test database (orbit/settings.py MIGRATION_MODULES, TESTING only)."""
