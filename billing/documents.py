@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 
-from billing import periods, pricing
+from billing import pricing
 from billing.models import Invoice
 
 # Core PDF fonts speak Latin-1: what Portuguese needs, less a few typographic signs.
@@ -58,7 +58,7 @@ def invoice_pdf(invoice: Invoice, *, brand_name: str, accent: str = "") -> bytes
     for label, value in (
         (_("Emitida por"), invoice.issuer_name),
         (_("Cliente"), invoice.customer_name),
-        (_("Período"), periods.label(invoice.period)),
+        (_("Período"), f"{invoice.period.month:02d}/{invoice.period.year}"),
         (_("Emissão"), _date(invoice.issued_at)),
         (_("Vencimento"), _date(invoice.due_at)),
         (_("Situação"), invoice.get_status_display()),

@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from billing.services import subscription_start
@@ -106,7 +107,8 @@ def reset_to_session_state(session: SessionTenants) -> None:
         cursor.execute(f'TRUNCATE "public"."{get_user_model()._meta.db_table}" CASCADE')
     for org in session.all:
         Organization.objects.filter(pk=org.pk).update(
-            status=Organization.Status.ACTIVE, kind=Organization.Kind.COMPANY, parent=None, plan_id=org.plan_id
+            status=Organization.Status.ACTIVE, kind=Organization.Kind.COMPANY, parent=None, plan_id=org.plan_id,
+            created_at=timezone.now(),  # billing tests backdate it (a customer since before last month)
         )
         subscription_start(organization=Organization.objects.get(pk=org.pk), plan=org.plan)
         # public rows a test may have added for the session tenants (issue 5)

@@ -37,6 +37,7 @@ from billing.models import (
     Subscription,
 )
 from billing.services.usage import BillingError, limits_profile_forget, meters_recompute
+from billing.stripe import hooks as stripe_hooks
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ def _open(invoice: Invoice, *, issuer: Issuer, now: dt.datetime) -> None:
         invoice.status = Invoice.Status.OPEN
         BillingNotice.objects.create(organization_id=invoice.organization_id, kind=BillingNotice.Kind.INVOICE_ISSUED,
                                      key=f"invoice:{invoice.pk}", invoice=invoice)
+        stripe_hooks.invoice_opened(invoice)  # with Stripe on: collected after commit
     else:
         invoice.status = Invoice.Status.PAID
         invoice.paid_at = now
@@ -135,7 +137,7 @@ def invoice_issue_proration(*, subscription: Subscription, old_plan: Plan, new_p
     organization = subscription.organization
     description = _("%(old)s → %(new)s: %(days)s de %(total)s dias de %(period)s") % {
         "old": old_plan.name, "new": new_plan.name, "days": days_left, "total": days_in_month,
-        "period": periods.label(periods.period_of(now))}
+        "period": _month(periods.period_of(now))}
     draft = pricing.Draft([pricing.Line("proration", description, amount)])
     draft.apply_credit(credit_balance(organization_id=organization.pk))
     key = f"proration:{subscription.pk}:{now.isoformat()}"
@@ -200,6 +202,11 @@ def _context(period: dt.date, organization_ids: list[int]) -> CloseContext:
     )
 
 
+def _month(period: dt.date) -> str:
+    """A month for people on an invoice line: 12/2026."""
+    return f"{period.month:02d}/{period.year}"
+
+
 def _next_term(subscription: Subscription, period: dt.date) -> tuple[Plan, str] | None:
     """The plan and cycle of a term starting right after `period`, or None when the
     current term runs on (a yearly term's months after its first) or billing stops."""
@@ -236,8 +243,8 @@ def _charges(subscription: Subscription, ctx: CloseContext, *, retail: PartnerPr
                 days = pricing.days_in_month(following)
                 paid_days = max(0, (periods.end(following) - trial_end).days)
                 share = Decimal(paid_days) / days
-            label = periods.label(following) if cycle == "monthly" else \
-                f"{periods.label(following)} – {periods.label(periods.previous_period(pricing.term_end(following, cycle)))}"
+            last_month = periods.previous_period(pricing.term_end(following, cycle))
+            label = _month(following) if cycle == "monthly" else f"{_month(following)} – {_month(last_month)}"
             description = _("Plano %(plan)s (%(cycle)s), %(term)s") % {
                 "plan": plan.name, "cycle": Subscription.Cycle(cycle).label, "term": label}
             if share < 1:
@@ -257,7 +264,7 @@ def _charges(subscription: Subscription, ctx: CloseContext, *, retail: PartnerPr
         unit = {"overage_conversations": _("conversas"), "overage_storage": _("GB"),
                 "overage_seats": _("agentes")}[overage.kind]
         description = _("%(label)s excedente em %(period)s: %(units)s %(unit)s") % {
-            "label": metrics.LABELS[overage.metric], "period": periods.label(ctx.period), "units": overage.units,
+            "label": metrics.LABELS[overage.metric], "period": _month(ctx.period), "units": overage.units,
             "unit": unit}
         lines.append(pricing.Line(overage.kind, description, overage.amount, quantity=Decimal(overage.units),
                                   unit_price=overage.unit_price))
