@@ -12,5 +12,6 @@ urlpatterns = [
     path("import/<int:job_id>/progress/", views.client_import_progress, name="import_progress"),
     path("<slug:slug>/", views.client_detail, name="detail"),
     path("<slug:slug>/status/", views.client_status, name="status"),
+    path("<slug:slug>/plan/", views.client_plan, name="plan"),
     path("<slug:slug>/support/", views.client_support, name="support"),
 ]

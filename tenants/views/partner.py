@@ -12,6 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from billing import selectors as billing_selectors
+from billing import services as billing_services
+from billing.models import Plan
 from tenants import selectors, services
 from tenants.bulk import BulkFileError
 from tenants.forms import ClientFilterForm, ClientForm, ImportForm, read_upload
@@ -78,8 +81,36 @@ def client_detail(request, slug: str):
         "client": client,
         "usage": selectors.client_usage(clients=[client]).get(client.pk, {}),
         "can_manage": request.console_access == "manage",
+        "subscription": billing_selectors.subscription_for(organization=client),
+        "invoices": billing_selectors.issued_invoices(partner=request.tenant).filter(organization_id=client.pk)[:12],
+        "plans": Plan.objects.filter(is_public=True).order_by("sort_order"),
     }
     return render(request, "tenants/partner/detail.html", context)
+
+
+@console_required(manage=True)
+@require_POST
+def client_plan(request, slug: str):
+    """The partner changes its client's plan: the same rules as the client's own page
+    (upgrade now, prorated; downgrade at the end of the term, refused above the limits)."""
+    try:
+        client = selectors.partner_client_get(parent=request.tenant, slug=slug)
+    except Organization.DoesNotExist:
+        raise Http404 from None
+    try:
+        change = billing_services.subscription_change_plan(organization=client, plan=request.POST.get("plan", ""),
+                                                           cycle=request.POST.get("cycle") or None, actor=request.user)
+    except billing_services.BillingError as refused:
+        messages.error(request, str(refused))
+    else:
+        if change.effective == "now":
+            messages.success(request, _("%(name)s agora está no plano %(plan)s.") % {"name": client.name,
+                                                                                   "plan": change.plan.name})
+        else:
+            messages.success(request, _("Mudança de %(name)s para %(plan)s agendada para %(date)s.") % {
+                "name": client.name, "plan": change.plan.name,
+                "date": change.effective_date.strftime("%d/%m/%Y") if change.effective_date else ""})
+    return redirect("partner:detail", slug=client.slug)
 
 
 @console_required(manage=True)
