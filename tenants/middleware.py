@@ -7,11 +7,21 @@ from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from billing.selectors import suspended_for_payment
 from orbit.lib.context import current_schema
 from tenants.routing import is_platform_host, resolve_host
 
 # Brand assets (logo, favicon, CSS) stay served for a suspended tenant: its suspended page uses them.
 BRAND_ASSETS_PATH = "/brand/"
+# A tenant suspended for non-payment keeps the way to pay: log in, the plan page, its invoices.
+PAYMENT_PATHS = ("/accounts/login/", "/accounts/logout/", "/settings/plan/", "/i18n/", "/static/")
+
+
+def _may_pass_suspension(request, organization) -> bool:
+    if request.path.startswith(BRAND_ASSETS_PATH):
+        return True
+    return (organization.status == organization.Status.SUSPENDED and request.path.startswith(PAYMENT_PATHS)
+            and suspended_for_payment(organization=organization))
 
 
 def request_hostname(request) -> str:
@@ -24,7 +34,9 @@ def suspended_response(request, organization):
         return JsonResponse(
             {"error": "tenant_suspended", "detail": _("Esta conta está suspensa. Fale com o suporte.")}, status=403
         )
-    return render(request, "tenants/suspended.html", {"organization": organization}, status=403)
+    return render(request, "tenants/suspended.html", {
+        "organization": organization, "may_pay": organization.status == organization.Status.SUSPENDED
+        and suspended_for_payment(organization=organization)}, status=403)
 
 
 class TenantRoutingMiddleware:
@@ -42,7 +54,7 @@ class TenantRoutingMiddleware:
             organization = resolve_host(hostname)
             if organization is None:
                 return render(request, "tenants/unknown_host.html", {"host": hostname}, status=404)
-            if organization.is_blocked and not request.path.startswith(BRAND_ASSETS_PATH):
+            if organization.is_blocked and not _may_pass_suspension(request, organization):
                 request.tenant = organization  # the suspended page wears the tenant's brand
                 return suspended_response(request, organization)
             request.tenant = organization

@@ -11,6 +11,7 @@ from billing.selectors.money import (
     invoice_list,
     issued_invoices,
     subscription_for,
+    suspended_for_payment,
 )
 from billing.selectors.usage import (
     ANY_VERSION,
@@ -41,5 +42,5 @@ __all__ = [
     "effective_limit", "effective_limits", "forget_local_profiles", "ledger_usage", "level_for", "limits_profile",
     "meters_for", "organization_by_slug", "plan_codes", "plan_get", "rollup", "rollup_children", "tree_ids",
     "usage_summary",
-    "InvoiceNotFound", "client_subscriptions", "credit_entries", "invoice_for", "invoice_list", "issued_invoices", "subscription_for",
+    "InvoiceNotFound", "client_subscriptions", "credit_entries", "invoice_for", "invoice_list", "issued_invoices", "subscription_for", "suspended_for_payment",
 ]

@@ -53,3 +53,10 @@ def client_subscriptions(*, partner) -> list[Subscription]:
 
 def credit_entries(*, organization) -> QuerySet[CreditEntry]:
     return CreditEntry.objects.filter(organization_id=organization.pk).select_related("invoice")
+
+
+def suspended_for_payment(*, organization) -> bool:
+    """Billing suspended it (not the operator by hand): its admins may still reach the plan
+    page to pay, and payment reactivates it at once."""
+    return Subscription.objects.filter(organization_id=organization.pk,
+                                       status=Subscription.Status.SUSPENDED).exists()

@@ -49,8 +49,8 @@ def test_unpaid_invoice_runs_past_due_then_grace_then_suspension_and_payment_res
     services.dunning_advance(now=due + dt.timedelta(days=10, hours=1))
     assert statuses(tenant) == ("suspended", "suspended")
     assert BillingNotice.objects.filter(kind="suspended", organization_id=tenant.pk).count() == 1
-    page = host_client(tenant.domains.get(is_primary=True).domain).get("/accounts/login/")
-    assert page.status_code == 403 or b"suspen" in page.content.lower()
+    page = host_client(tenant.domains.get(is_primary=True).domain).get("/")
+    assert page.status_code == 403 and "Conta suspensa" in page.content.decode()
 
     # every step once: running the clock again sends nothing new
     before = BillingNotice.objects.count()
@@ -137,3 +137,29 @@ def test_another_tenants_payment_does_not_touch_this_one(tenant, other_tenant, i
 
     assert statuses(other_tenant) == ("active", "active")
     assert statuses(tenant) == ("suspended", "suspended")
+
+
+def test_a_tenant_suspended_for_non_payment_can_still_reach_the_plan_page(tenant, invoice, django_capture_on_commit_callbacks):
+    from tests.factories import logged_in, owner_email
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dunning_advance(now=invoice.due_at + dt.timedelta(days=11))
+    assert statuses(tenant) == ("suspended", "suspended")
+    host = tenant.domains.get(is_primary=True).domain
+    home = host_client(host).get("/")
+    assert home.status_code == 403 and "Pagar a fatura" in home.content.decode()
+    owner = logged_in(host, owner_email(tenant.slug))
+    assert owner.get("/inbox/").status_code == 403  # the product stays closed
+    page = owner.get("/settings/plan/")
+    assert page.status_code == 200 and invoice.number in page.content.decode()
+    assert owner.get(f"/settings/plan/invoices/{invoice.pk}/").status_code == 200
+
+
+def test_a_tenant_the_operator_suspended_stays_closed_even_to_the_plan_page(tenant, django_capture_on_commit_callbacks):
+    from tenants.services import organization_suspend
+
+    with django_capture_on_commit_callbacks(execute=True):
+        organization_suspend(organization=tenant)
+    host = tenant.domains.get(is_primary=True).domain
+    response = host_client(host).get("/settings/plan/")
+    assert response.status_code == 403 and "Pagar a fatura" not in response.content.decode()
