@@ -179,8 +179,22 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "number": invoice.number}, "invoice": invoice, "form": form, "opts": Invoice._meta})
 
 
+class AmountField(forms.CharField):
+    """Reais as people type them ("25,5"); billing.pricing.parse_amount's refusals as errors."""
+
+    def __init__(self, *, allow_negative: bool = False, **kwargs):
+        self.allow_negative = allow_negative
+        super().__init__(max_length=20, **kwargs)
+
+    def clean(self, value):
+        try:
+            return str(pricing.parse_amount(super().clean(value), allow_negative=self.allow_negative))
+        except pricing.AmountError as refused:
+            raise forms.ValidationError(str(refused)) from None
+
+
 class CreditGrantForm(forms.ModelForm):
-    amount = forms.CharField(label=gettext_lazy("Valor (R$)"), max_length=20)
+    amount = AmountField(label=gettext_lazy("Valor (R$)"))
 
     class Meta:
         model = CreditEntry
@@ -211,21 +225,10 @@ class CreditEntryAdmin(admin.ModelAdmin):
             raise forms.ValidationError(str(refused)) from None
         obj.pk = entry.pk
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-
-        class Checked(form):
-            def clean_amount(self):
-                try:
-                    return str(pricing.parse_amount(self.cleaned_data["amount"]))
-                except pricing.AmountError as refused:
-                    raise forms.ValidationError(str(refused)) from None
-
-        return Checked
 
 
 class AdjustmentForm(forms.ModelForm):
-    amount = forms.CharField(label=gettext_lazy("Valor (R$; negativo = desconto)"), max_length=20)
+    amount = AmountField(label=gettext_lazy("Valor (R$; negativo = desconto)"), allow_negative=True)
 
     class Meta:
         model = Adjustment
@@ -245,17 +248,6 @@ class AdjustmentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-
-        class Checked(form):
-            def clean_amount(self):
-                try:
-                    return str(pricing.parse_amount(self.cleaned_data["amount"], allow_negative=True))
-                except pricing.AmountError as refused:
-                    raise forms.ValidationError(str(refused)) from None
-
-        return Checked
 
     def save_model(self, request, obj, form, change):
         saved = services.adjustment_add(organization=form.cleaned_data["organization"],

@@ -231,18 +231,18 @@ def dunning_advance(*, now: dt.datetime | None = None) -> dict[str, int]:
             since = subscription.past_due_since
             if since is None:
                 continue
-            if subscription.status == Subscription.Status.PAST_DUE and since <= to_grace:
-                lifecycle.set_status(subscription, Subscription.Status.GRACE)
-                BillingNotice.objects.get_or_create(
-                    kind=BillingNotice.Kind.SUSPENSION_WARNING, key=f"warning:{pk}:{since.isoformat()}",
-                    defaults={"organization_id": subscription.organization_id})
-                done["grace"] += 1
-            if subscription.status == Subscription.Status.GRACE and since <= to_suspend:
-                lifecycle.set_status(subscription, Subscription.Status.SUSPENDED)
-                BillingNotice.objects.get_or_create(
-                    kind=BillingNotice.Kind.SUSPENDED, key=f"suspended:{pk}:{since.isoformat()}",
-                    defaults={"organization_id": subscription.organization_id})
-                done["suspended"] += 1
+            # past_due → grace (warning), then grace → suspended, each once per episode
+            for current, due, target, notice, step in (
+                (Subscription.Status.PAST_DUE, to_grace, Subscription.Status.GRACE,
+                 BillingNotice.Kind.SUSPENSION_WARNING, "grace"),
+                (Subscription.Status.GRACE, to_suspend, Subscription.Status.SUSPENDED,
+                 BillingNotice.Kind.SUSPENDED, "suspended"),
+            ):
+                if subscription.status == current and since <= due:
+                    lifecycle.set_status(subscription, target)
+                    BillingNotice.objects.get_or_create(kind=notice, key=f"{step}:{pk}:{since.isoformat()}",
+                                                        defaults={"organization_id": subscription.organization_id})
+                    done[step] += 1
     return done
 
 
