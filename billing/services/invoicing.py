@@ -274,7 +274,7 @@ def _charges(subscription: Subscription, ctx: CloseContext, *, retail: PartnerPr
 def _wholesale_lines(partner, ctx: CloseContext) -> list[pricing.Line] | None:
     """One line per client invoiced for the period: the client's invoice at list prices,
     less the partner's wholesale discount. None while a client's invoice is missing."""
-    clients = list(Subscription.objects.filter(organization__parent_id=partner.pk)
+    clients = list(_billable(ctx.period).filter(organization__parent_id=partner.pk)
                    .values_list("organization_id", flat=True))
     invoices = {i.organization_id: i for i in Invoice.objects.filter(
         kind=Invoice.Kind.PERIOD, period=ctx.period, organization_id__in=clients).select_related("organization")}
@@ -354,12 +354,18 @@ def _close_one(organization_id: int, ctx: CloseContext, *, now: dt.datetime, dry
     return INVOICE_CREATED, invoice
 
 
+def _billable(period: dt.date):
+    """Subscriptions billed for `period`: their organization existed before it ended and
+    they had not ended before it began."""
+    return Subscription.objects.filter(organization__created_at__lt=periods.end(period)).exclude(
+        status=Subscription.Status.CANCELLED, cancelled_at__lt=periods.start(period))
+
+
 def _subscriptions_for(period: dt.date, organization_ids: list[int] | None):
     """Who is billed for `period`: organizations that existed before it ended and whose
     subscription had not ended before it began. Partners last (their wholesale lines
     are their clients' invoices)."""
-    qs = Subscription.objects.filter(organization__created_at__lt=periods.end(period)).exclude(
-        status=Subscription.Status.CANCELLED, cancelled_at__lt=periods.start(period))
+    qs = _billable(period)
     if organization_ids is not None:
         qs = qs.filter(organization_id__in=organization_ids)
     rows = list(qs.values_list("organization_id", "organization__kind"))

@@ -79,3 +79,19 @@ def test_a_partner_sees_the_invoices_it_issued_and_not_others(partner_tree, tena
         selectors.invoice_for(organization=partner, invoice_id=not_mine.pk, as_issuer=True)
     with pytest.raises(selectors.InvoiceNotFound):  # a client never reads its sibling's invoice
         selectors.invoice_for(organization=one, invoice_id=Invoice.objects.get(organization_id=_two.pk).pk)
+
+
+def test_a_client_who_joined_after_the_period_does_not_hold_the_partner_back(partner_tree):
+    from django.utils import timezone
+
+    from tenants.models import Organization
+
+    partner, one, two = partner_tree
+    newcomer = make_organization("cliente-novo", parent=partner, plan="starter")
+    Organization.objects.filter(pk=newcomer.pk).update(created_at=timezone.now())
+
+    result = services.period_close(period=last_period(), now=closable_now())
+
+    assert (result.created, result.waiting) == (3, 0)
+    wholesale = Invoice.objects.get(organization_id=partner.pk)
+    assert newcomer.pk not in set(wholesale.lines.values_list("client_id", flat=True))
