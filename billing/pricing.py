@@ -7,8 +7,8 @@ Rules (billing/README.md, "Invoices"):
   The first, partial month of a new organization is not charged.
 * Overage of P is priced from P's final meters: conversations beyond the month's quota, GB of
   peak storage beyond the quota (started GBs), peak agent seats beyond the plan's.
-* An upgrade is charged at once for the rest of the current month: (new − old monthly price)
-  × days left / days in the month. A downgrade waits for the end of the term."""
+* An upgrade is charged at once for the rest of the current term: (new − old term price)
+  × days left / days in the term (none during a trial). A downgrade waits for the end of the term."""
 
 from __future__ import annotations
 
@@ -167,16 +167,16 @@ def overages(*, plan, limits: dict[str, int | None], usage: dict[str, int]) -> l
     return result
 
 
-def proration(*, old_monthly: Decimal | None, new_monthly: Decimal | None, now: dt.datetime) -> tuple[Decimal, int, int]:
-    """An upgrade's charge for the rest of the month: (amount, days left, days in month).
-    The day of the change counts as left."""
-    period = periods.period_of(now)
-    total_days = days_in_month(period)
-    local_day = periods.localdate(now).day
-    days_left = total_days - local_day + 1
-    if old_monthly is None or new_monthly is None or new_monthly <= old_monthly:
+def proration(*, old_price: Decimal | None, new_price: Decimal | None, term_start: dt.date, term_end: dt.date,
+              now: dt.datetime) -> tuple[Decimal, int, int]:
+    """An upgrade's charge for the rest of the current term (a month, or the year of a
+    yearly cycle): (new − old term price) × days left / days in the term, the day of the
+    change counted as left. Returns (amount, days left, days in the term)."""
+    total_days = max(1, (term_end - term_start).days)
+    days_left = min(total_days, max(0, (term_end - periods.localdate(now)).days))
+    if old_price is None or new_price is None or new_price <= old_price:
         return ZERO, days_left, total_days
-    return money((new_monthly - old_monthly) * days_left / total_days), days_left, total_days
+    return money((new_price - old_price) * days_left / total_days), days_left, total_days
 
 
 def format_brl(amount, language: str | None = None) -> str:

@@ -68,3 +68,24 @@ def subscriptions_advance() -> dict:
 @shared_task(name="billing.tasks.dunning_advance")
 def dunning_advance() -> dict:
     return services.dunning_advance()
+
+
+# Stripe (billing/stripe; imported here only when a task runs: without Stripe nothing loads it)
+
+
+@shared_task(name="billing.tasks.stripe_invoice_collect", bind=True, max_retries=6)
+def stripe_invoice_collect(self, invoice_id: int) -> dict:
+    """Push one opened invoice to Stripe (enqueued on commit by invoicing._open)."""
+    from billing.stripe import client, collect
+
+    try:
+        return {"invoice": invoice_id, "outcome": collect.invoice_collect(invoice_id=invoice_id)}
+    except client.RETRYABLE as exc:  # network, Stripe's 5xx, rate limits: the same key, later
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+
+
+@shared_task(name="billing.tasks.stripe_sync")
+def stripe_sync() -> dict:
+    from billing.stripe import setup
+
+    return setup.stripe_sync()

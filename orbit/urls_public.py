@@ -1,8 +1,9 @@
 """URLs on the platform host (public schema): the operator's admin."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
-from django.urls import path, reverse_lazy
+from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Orbit · operação"
@@ -16,3 +17,11 @@ urlpatterns = [
     path("admin/logout/", LogoutView.as_view(next_page=reverse_lazy("admin:login")), name="platform_logout"),
     path("admin/", admin.site.urls),
 ]
+
+if "djstripe" in settings.INSTALLED_APPS:  # Stripe on (billing/stripe): dj-stripe's webhook endpoint,
+    from billing.stripe.views import WebhookView  # its view behind a guard for non-object JSON bodies
+
+    urlpatterns += [
+        path("stripe/webhook/<uuid:uuid>/", WebhookView.as_view(), name="stripe_webhook"),
+        path("stripe/", include("djstripe.urls", namespace="djstripe")),  # the same path, for reverse()
+    ]

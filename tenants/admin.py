@@ -220,13 +220,13 @@ class OrganizationAdmin(admin.ModelAdmin):
         organization_delete(organization=obj)
 
     def get_deleted_objects(self, objs, request):
-        """An organization's public rows go with it, read-only ones too (billing's ledger,
-        meters, alerts: organization_delete drops them): they ask no delete permission of
-        their own, which their read-only admins would refuse."""
+        """An organization's public rows go with it, those no one deletes by hand too
+        (billing's ledger, meters, alerts, subscription, credits: organization_delete drops
+        them): they ask no delete permission of their own, which their admins refuse."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        read_only = {str(model._meta.verbose_name) for model, model_admin in self.admin_site._registry.items()
-                     if isinstance(model_admin, ReadOnlyAdminMixin)}
-        return deleted, counts, perms_needed - read_only, protected
+        never_by_hand = {str(model._meta.verbose_name) for model, model_admin in self.admin_site._registry.items()
+                         if isinstance(model_admin, ReadOnlyAdminMixin) or not model_admin.has_delete_permission(request)}
+        return deleted, counts, perms_needed - never_by_hand, protected
 
     def delete_queryset(self, request, queryset):
         def depth(org):

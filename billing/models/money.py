@@ -144,6 +144,8 @@ class Invoice(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
     )
     stripe_invoice_id = models.CharField(max_length=64, blank=True)
+    # The one PaymentIntent Stripe collects this invoice with (billing.stripe.collect).
+    stripe_payment_intent_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -132,12 +132,12 @@ def credit_balance(*, organization_id: int) -> Decimal:
 
 
 def invoice_issue_proration(*, subscription: Subscription, old_plan: Plan, new_plan: Plan, amount: Decimal,
-                            days_left: int, days_in_month: int, now: dt.datetime) -> Invoice:
-    """An upgrade's charge for the rest of the month, invoiced at once (credits drawn)."""
+                            days_left: int, days_in_term: int, now: dt.datetime) -> Invoice:
+    """An upgrade's charge for the rest of the term, invoiced at once (credits drawn)."""
     organization = subscription.organization
-    description = _("%(old)s → %(new)s: %(days)s de %(total)s dias de %(period)s") % {
-        "old": old_plan.name, "new": new_plan.name, "days": days_left, "total": days_in_month,
-        "period": _month(periods.period_of(now))}
+    description = _("%(old)s → %(new)s: %(days)s de %(total)s dias do período até %(end)s") % {
+        "old": old_plan.name, "new": new_plan.name, "days": days_left, "total": days_in_term,
+        "end": (subscription.current_period_end - dt.timedelta(days=1)).strftime("%d/%m/%Y")}
     draft = pricing.Draft([pricing.Line("proration", description, amount)])
     draft.apply_credit(credit_balance(organization_id=organization.pk))
     key = f"proration:{subscription.pk}:{now.isoformat()}"
@@ -309,6 +309,7 @@ def _roll(subscription: Subscription, period: dt.date, now: dt.datetime) -> None
         return
     if subscription.scheduled_plan_id and subscription.scheduled_plan_id != subscription.plan_id:
         subscription.plan = subscription.scheduled_plan
+        subscription.price_override = None  # a contract price was for the plan left behind
         type(subscription.organization).objects.filter(pk=subscription.organization_id).update(
             plan=subscription.scheduled_plan)
         limits_profile_forget(organization_ids=[subscription.organization_id])

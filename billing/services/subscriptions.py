@@ -91,7 +91,7 @@ class PlanChange:
     effective_date: dt.date | None
     charge_now: Decimal
     days_left: int
-    days_in_month: int
+    days_in_term: int
     refusals: tuple[str, ...] = ()
 
     @property
@@ -99,11 +99,11 @@ class PlanChange:
         return not self.refusals
 
 
-def _monthly(subscription: Subscription, plan: Plan) -> Decimal | None:
-    """The monthly price the organization pays for `plan` (contract price as monthly)."""
-    if subscription.price_override is not None and plan.pk == subscription.plan_id:
-        return pricing.money(subscription.price_override / pricing.months_in_term(subscription.cycle))
-    return plan.price_monthly
+def _term_price(subscription: Subscription, plan: Plan) -> Decimal | None:
+    """What a term of `plan` costs this organization in its cycle (its contract price for
+    the plan it is on)."""
+    override = subscription.price_override if plan.pk == subscription.plan_id else None
+    return pricing.term_price(plan=plan, cycle=subscription.cycle, price_override=override)
 
 
 def _downgrade_refusals(*, organization, plan: Plan) -> list[str]:
@@ -135,8 +135,11 @@ def plan_change_preview(*, organization, plan: Plan | str, cycle: str | None = N
         refusals.append(_("O plano %(plan)s tem preço sob consulta: fale conosco.") % {"plan": plan.name})
     if not plan.is_public and plan.pk != subscription.plan_id:
         refusals.append(_("Este plano não está disponível para contratação."))
-    old, new = _monthly(subscription, subscription.plan), _monthly(subscription, plan)
-    charge, days_left, days = pricing.proration(old_monthly=old, new_monthly=new, now=now)
+    old, new = _term_price(subscription, subscription.plan), _term_price(subscription, plan)
+    charge, days_left, days = pricing.proration(old_price=old, new_price=new, term_start=subscription.current_period_start,
+                                                term_end=subscription.current_period_end, now=now)
+    if subscription.status == Subscription.Status.TRIALING:
+        charge = pricing.ZERO  # a trial pays nothing: the new plan is billed from the next term
     if plan.pk == subscription.plan_id and cycle == subscription.cycle:
         kind = "cancel_scheduled" if subscription.scheduled_plan_id or subscription.scheduled_cycle else "same"
         return PlanChange(plan, cycle, kind, "now", None, pricing.ZERO, days_left, days, tuple(refusals))
@@ -167,6 +170,7 @@ def subscription_change_plan(*, organization, plan: Plan | str, cycle: str | Non
     old_plan = subscription.plan
     if change.kind == "upgrade":
         _set_plan(subscription, change.plan)
+        subscription.price_override = None  # a contract price was for the plan left behind
         subscription.scheduled_plan = None
         if change.cycle != subscription.cycle:
             subscription.scheduled_cycle = change.cycle
@@ -174,7 +178,7 @@ def subscription_change_plan(*, organization, plan: Plan | str, cycle: str | Non
         if change.charge_now > 0:
             invoice_issue_proration(subscription=subscription, old_plan=old_plan, new_plan=change.plan,
                                     amount=change.charge_now, days_left=change.days_left,
-                                    days_in_month=change.days_in_month, now=now)
+                                    days_in_term=change.days_in_term, now=now)
     elif change.kind in ("downgrade", "cycle"):
         subscription.scheduled_plan = change.plan if change.kind == "downgrade" else None
         subscription.scheduled_cycle = change.cycle if change.cycle != subscription.cycle else ""

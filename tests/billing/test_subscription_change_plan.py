@@ -35,7 +35,10 @@ def test_upgrade_applies_at_once_with_a_prorated_invoice(tenant):
     change = services.subscription_change_plan(organization=tenant, plan="business", now=now)
 
     assert change.kind == "upgrade" and change.effective == "now"
-    expected, days_left, days = pricing.proration(old_monthly=Decimal("497"), new_monthly=Decimal("997"), now=now)
+    sub = subscription(tenant)
+    expected, days_left, days = pricing.proration(old_price=Decimal("497"), new_price=Decimal("997"),
+                                                  term_start=sub.current_period_start,
+                                                  term_end=sub.current_period_end, now=now)
     assert change.charge_now == expected > 0
     tenant.refresh_from_db()
     assert tenant.plan.code == "business" and subscription(tenant).plan.code == "business"
@@ -49,9 +52,37 @@ def test_upgrade_applies_at_once_with_a_prorated_invoice(tenant):
 
 def test_proration_is_the_price_difference_for_the_days_left():
     moment = timezone.make_aware(dt.datetime(2026, 11, 21, 10, 0))  # 10 of 30 days left, the 21st included
-    amount, days_left, days = pricing.proration(old_monthly=Decimal("197"), new_monthly=Decimal("497"), now=moment)
+    amount, days_left, days = pricing.proration(old_price=Decimal("197"), new_price=Decimal("497"),
+                                                term_start=dt.date(2026, 11, 1), term_end=dt.date(2026, 12, 1),
+                                                now=moment)
     assert (days_left, days) == (10, 30)
     assert amount == Decimal("100.00")
+
+
+def test_a_yearly_upgrade_is_prorated_over_the_rest_of_the_year():
+    moment = timezone.make_aware(dt.datetime(2026, 7, 2, 9, 0))  # 183 of 365 days left
+    amount, days_left, days = pricing.proration(old_price=Decimal("4970"), new_price=Decimal("9970"),
+                                                term_start=dt.date(2026, 1, 1), term_end=dt.date(2027, 1, 1),
+                                                now=moment)
+    assert (days_left, days) == (183, 365)
+    assert amount == Decimal("2506.85")
+
+
+def test_an_upgrade_during_the_trial_charges_nothing(tenant):
+    Subscription.objects.filter(organization_id=tenant.pk).update(
+        status="trialing", trial_ends_at=timezone.now() + dt.timedelta(days=5))
+    change = services.subscription_change_plan(organization=tenant, plan="business")
+    assert change.kind == "upgrade" and change.charge_now == 0
+    assert subscription(tenant).plan.code == "business"
+    assert not Invoice.objects.exists()
+
+
+def test_an_upgrade_drops_the_contract_price_of_the_plan_left_behind(tenant):
+    operator = get_user_model()(email="op@orbit.localhost", is_staff=True)
+    services.subscription_set_price_override(organization=tenant, price="300", actor=operator)
+    change = services.subscription_change_plan(organization=tenant, plan="business")
+    assert change.charge_now > 0  # from the contract's 300 to Business's 997
+    assert subscription(tenant).price_override is None
 
 
 def test_downgrade_waits_for_the_end_of_the_term(tenant):
