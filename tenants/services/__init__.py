@@ -30,7 +30,7 @@ from tenants.services.organizations import (
     schema_name_for,
     slug_from_name,
 )
-from tenants.services.partners import ClientRefused, host_base_url, partner_client_create, partner_client_set_active
+from tenants.services.partners import ClientRefused, partner_client_create, partner_client_set_active
 from tenants.services.people import agent_deactivate, agent_invite, agent_reactivate, agent_set_role
 from tenants.services.support import (
     SUPPORT_LINK_SECONDS,
@@ -62,7 +62,6 @@ __all__ = [
     "domain_verify",
     "domain_remove",
     "ClientRefused",
-    "host_base_url",
     "partner_client_create",
     "partner_client_set_active",
     "bulk_import_start",

@@ -14,7 +14,7 @@ from tenants.services.partners import ClientRefused, _require_partner, partner_c
 
 @transaction.atomic
 def bulk_import_start(
-    *, partner: Organization, data: bytes, actor, scheme: str = "https", port: str | int | None = None
+    *, partner: Organization, data: bytes, actor
 ) -> BulkImport:
     """Check the whole CSV, then queue its rows (created by a Celery task, row by row).
 
@@ -29,7 +29,6 @@ def bulk_import_start(
         created_by_email=getattr(actor, "email", "") or "",
         rows=[{"number": row.number, "fields": row.fields} for row in rows],
         total=len(rows),
-        options={"scheme": scheme, "port": str(port or "")},
     )
     transaction.on_commit(lambda: _enqueue_bulk_import(job.pk))
     return job
@@ -62,8 +61,6 @@ def bulk_import_run(*, job_id: int) -> BulkImport:
                 plan=fields["plan"],
                 slug=fields.get("slug"),
                 owner_email=fields["owner_email"],
-                scheme=job.options.get("scheme", "https"),
-                port=job.options.get("port") or None,
             )
         except (ProvisioningError, ClientRefused, IntegrityError) as exc:
             result["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

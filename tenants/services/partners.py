@@ -10,8 +10,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 from accounts.services import MailContext, audit_record, user_send_welcome
 from billing.models import Plan
 from tenants.models import Organization
-from tenants.routing import tenant_host
-from tenants.selectors import partner_client_get
+from tenants.selectors import organization_base_url, partner_client_get
 from tenants.services.glue import mail_context_for
 from tenants.services.organizations import organization_activate, organization_create, organization_suspend
 
@@ -20,20 +19,13 @@ class ClientRefused(Exception):
     """A partner console action was refused; the message is for the person who asked."""
 
 
-def host_base_url(*, host: str, scheme: str = "https", port: str | int | None = None) -> str:
-    port = str(port or "")
-    default = {"http": "80", "https": "443"}.get(scheme)
-    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+def _client_mail(client: Organization) -> MailContext:
+    """Links in the client's e-mails go to its canonical address, never a request's Host."""
+    return mail_context_for(organization=client, base_url=organization_base_url(organization=client))
 
 
-def _client_mail(client: Organization, *, scheme: str, port) -> MailContext:
-    host = client.get_primary_domain()
-    base_url = host_base_url(host=host.domain if host else tenant_host(client.slug), scheme=scheme, port=port)
-    return mail_context_for(organization=client, base_url=base_url)
-
-
-def _welcome_owner(client: Organization, owner_email: str, *, scheme: str, port, invited_by_name: str) -> None:
-    mail = _client_mail(client, scheme=scheme, port=port)
+def _welcome_owner(client: Organization, owner_email: str, *, invited_by_name: str) -> None:
+    mail = _client_mail(client)
     with schema_context(client.schema_name):
         owner = get_user_model().objects.get(email=owner_email.strip().lower())
         user_send_welcome(user=owner, mail=mail, invited_by_name=invited_by_name)
@@ -53,8 +45,6 @@ def partner_client_create(
     owner_email: str,
     slug: str | None = None,
     actor=None,
-    scheme: str = "https",
-    port: str | int | None = None,
 ) -> Organization:
     """A new company under the partner, its owner e-mailed a link to choose a password.
 
@@ -72,7 +62,7 @@ def partner_client_create(
             parent=partner,
             owner_email=owner_email,
         )
-    _welcome_owner(client, owner_email, scheme=scheme, port=port, invited_by_name=partner.name)
+    _welcome_owner(client, owner_email, invited_by_name=partner.name)
     with schema_context(partner.schema_name):
         audit_record(action="client.create", actor=actor, target=client.slug)
     return client

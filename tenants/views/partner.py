@@ -20,7 +20,6 @@ from tenants.bulk import BulkFileError
 from tenants.forms import ClientFilterForm, ClientForm, ImportForm, read_upload
 from tenants.models import BulkImport, Organization
 from tenants.provisioning import ProvisioningError
-from tenants.routing import tenant_host
 from tenants.views.access import console_required
 
 PAGE_SIZE = 25
@@ -60,8 +59,6 @@ def client_create(request):
                 plan=form.cleaned_data["plan"],
                 owner_email=form.cleaned_data["owner_email"],
                 actor=request.user,
-                scheme=request.scheme,
-                port=request.get_port(),
             )
         except (ProvisioningError, services.ClientRefused) as refused:
             form.add_error(None, str(refused))
@@ -142,11 +139,7 @@ def client_support(request, slug: str):
     except services.ClientRefused as refused:
         messages.error(request, str(refused))
         return redirect("partner:detail", slug=slug)
-    primary = client.get_primary_domain()
-    base = services.host_base_url(
-        host=primary.domain if primary else tenant_host(client.slug), scheme=request.scheme, port=request.get_port()
-    )
-    return redirect(f"{base}/support/enter/?t={token}")
+    return redirect(f"{selectors.organization_base_url(organization=client)}/support/enter/?t={token}")
 
 
 @console_required(manage=True)
@@ -158,8 +151,6 @@ def client_import(request):
                 partner=request.tenant,
                 data=read_upload(form.cleaned_data["file"]) or b"",
                 actor=request.user,
-                scheme=request.scheme,
-                port=request.get_port(),
             )
         except (BulkFileError, services.ClientRefused) as refused:
             form.add_error("file", _("Arquivo recusado: %(reason)s") % {"reason": refused})
