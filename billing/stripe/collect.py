@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 
 import stripe
 from django.db import transaction
@@ -119,7 +120,8 @@ def invoices_collect_pending(*, now: dt.datetime | None = None) -> list[int]:
         return []
     now = now or timezone.now()
     pending = list(Invoice.objects.filter(
-        status=Invoice.Status.OPEN, amount_due__gt=0, issuer=PLATFORM_ISSUER, stripe_payment_intent_id="",
+        status=Invoice.Status.OPEN, amount_due__gte=Decimal(MINIMUM_CENTS) / 100, issuer=PLATFORM_ISSUER,
+        stripe_payment_intent_id="",
         organization__isnull=False, issued_at__lt=now - PENDING_AFTER,
     ).exclude(kind=Invoice.Kind.CREDIT_NOTE).values_list("pk", flat=True))
     for invoice_id in pending:

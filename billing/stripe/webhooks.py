@@ -202,6 +202,9 @@ def payment_succeeded(intent: dict, event: dict) -> None:
                      intent.get("currency"), invoice.number, invoice.amount_due)
         return
     _keep_intent(invoice, intent.get("id") or "")
+    if invoice.status == Invoice.Status.PAID and invoice.payment_reference != intent["id"]:
+        logger.error("Stripe %s collected invoice %s, already paid (%s): refund one of the two", intent["id"],
+                     invoice.number, invoice.payment_reference)
     try:
         payments.invoice_mark_paid(invoice=invoice, reference=intent["id"], paid_at=_event_time(event))
     except BillingError as refused:  # void: the customer paid a cancelled invoice — refund or credit by hand

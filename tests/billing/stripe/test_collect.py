@@ -3,6 +3,7 @@ one PaymentIntent per invoice whatever the reruns, charged to the saved card."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -112,4 +113,15 @@ def test_what_is_not_the_platforms_to_collect_is_left_alone(stripe_on, empty_bro
     assert broker_tasks() == []
     assert collect.invoice_collect(invoice_id=by_partner.pk) == collect.SKIPPED
     assert collect.invoice_collect(invoice_id=paid.pk) == collect.SKIPPED
+    assert payment_intents(stripe_on) == []
+
+
+def test_an_amount_below_stripes_minimum_is_left_to_be_paid_by_hand(stripe_on, tenant):
+    tiny = invoice_store(organization=tenant, issuer=issuer_for(tenant), kind=Invoice.Kind.PRORATION,
+                         period=last_period(), draft=pricing.Draft([pricing.Line("proration", "1 dia", Decimal("0.30"))]),
+                         now=periods.end(last_period()), source_key="test:tiny")
+
+    assert tiny.status == Invoice.Status.OPEN
+    assert collect.invoice_collect(invoice_id=tiny.pk) == collect.SKIPPED
+    assert collect.invoices_collect_pending(now=periods.end(last_period()) + dt.timedelta(days=1)) == []
     assert payment_intents(stripe_on) == []

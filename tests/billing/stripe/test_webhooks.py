@@ -284,3 +284,19 @@ def test_debugs_secret_override_header_does_not_open_the_endpoint(endpoint, stri
     assert response.status_code == 400
     assert state(tenant) == before
     assert not Event.objects.filter(id=event["id"]).exists()
+
+
+def test_stripes_success_for_an_invoice_paid_by_hand_keeps_it_and_says_so(endpoint, stripe_on, platform_client,
+                                                                          tenant, caplog):
+    from billing import services
+
+    invoice = pushed(tenant)
+    services.invoice_mark_paid(invoice=invoice, reference="transferência 123")
+    event = stripe_on.event_for("payment_intent.succeeded", invoice.stripe_payment_intent_id)
+
+    assert post_event(platform_client, event).status_code == 200
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.payment_reference) == (Invoice.Status.PAID, "transferência 123")
+    assert paid_audits(tenant) == 1
+    assert any("already paid" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
