@@ -20,6 +20,7 @@ from tenants.bulk import BulkFileError
 from tenants.forms import ClientFilterForm, ClientForm, ImportForm, read_upload
 from tenants.models import BulkImport, Organization
 from tenants.provisioning import ProvisioningError
+from tenants.routing import tenant_host
 from tenants.views.access import console_required
 
 PAGE_SIZE = 25
@@ -139,7 +140,13 @@ def client_support(request, slug: str):
     except services.ClientRefused as refused:
         messages.error(request, str(refused))
         return redirect("partner:detail", slug=slug)
-    return redirect(f"{selectors.organization_base_url(organization=client)}/support/enter/?t={token}")
+    # the partner's browser goes on to the client's host on this same server: same scheme and port
+    primary = client.get_primary_domain()
+    host = primary.domain if primary else tenant_host(client.slug)
+    port = request.get_port()
+    default = {"http": "80", "https": "443"}[request.scheme]
+    base = f"{request.scheme}://{host}" + (f":{port}" if port and port != default else "")
+    return redirect(f"{base}/support/enter/?t={token}")
 
 
 @console_required(manage=True)
