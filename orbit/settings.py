@@ -370,3 +370,61 @@ ORBIT_CHAT_PRESENCE_GRACE = int(env("ORBIT_CHAT_PRESENCE_GRACE", "30"))
 CELERY_BEAT_SCHEDULE |= {
     "chat-auto-resolve": {"task": "chat.tasks.conversations_auto_resolve", "schedule": 300.0},
 }
+
+# --- tenant data: storage, backups, exports, LGPD (issue 15) -----------------------------
+# Files (attachments, brand assets, backups, exports) go through Django's default storage:
+# the local filesystem (var/media) unless ORBIT_S3_BUCKET is set, then S3 (or any
+# S3-compatible server at ORBIT_S3_ENDPOINT_URL) through django-storages. Objects are
+# private; a URL to one is presigned for ORBIT_S3_SIGNED_URL_SECONDS and handed out only
+# after Orbit checked the viewer (orbit.lib.storage.signed_url).
+ORBIT_S3_BUCKET = env("ORBIT_S3_BUCKET", "") or ""
+ORBIT_S3_ENDPOINT_URL = env("ORBIT_S3_ENDPOINT_URL", "") or None
+ORBIT_S3_REGION = env("ORBIT_S3_REGION", "us-east-1")
+ORBIT_S3_ACCESS_KEY_ID = env("ORBIT_S3_ACCESS_KEY_ID", "") or None
+ORBIT_S3_SECRET_ACCESS_KEY = env("ORBIT_S3_SECRET_ACCESS_KEY", "") or None
+ORBIT_S3_ADDRESSING_STYLE = env("ORBIT_S3_ADDRESSING_STYLE", "path")  # path | virtual
+ORBIT_S3_SIGNED_URL_SECONDS = int(env("ORBIT_S3_SIGNED_URL_SECONDS", "300"))
+
+
+def s3_storage_options(bucket: str) -> dict:
+    """django-storages' S3Storage options for `bucket` (the storage migration command builds
+    its target from this too)."""
+    return {
+        "bucket_name": bucket,
+        "endpoint_url": ORBIT_S3_ENDPOINT_URL,
+        "region_name": ORBIT_S3_REGION,
+        "access_key": ORBIT_S3_ACCESS_KEY_ID,
+        "secret_key": ORBIT_S3_SECRET_ACCESS_KEY,
+        "addressing_style": ORBIT_S3_ADDRESSING_STYLE,
+        "signature_version": "s3v4",
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": ORBIT_S3_SIGNED_URL_SECONDS,
+        "file_overwrite": False,
+        "object_parameters": {"CacheControl": "private"},
+    }
+
+
+if ORBIT_S3_BUCKET:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options(ORBIT_S3_BUCKET)}
+
+# Backups and exports are encrypted (AES-256-GCM) with ORBIT_BACKUP_KEY: 32 random bytes,
+# base64 (`python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())"`).
+# ORBIT_BACKUP_OLD_KEYS (comma-separated) still decrypt after a key change. Without a key,
+# development derives one from the secret key; production refuses to back up without one.
+ORBIT_BACKUP_KEY = env("ORBIT_BACKUP_KEY", "") or ""
+ORBIT_BACKUP_OLD_KEYS = [k.strip() for k in (env("ORBIT_BACKUP_OLD_KEYS", "") or "").split(",") if k.strip()]
+ORBIT_PRODUCTION = env("ORBIT_PRODUCTION", "") == "1"
+# Scheduled backups kept per kind ("daily=7,weekly=4,monthly=12"), and per plan code
+# ("starter:daily=3,weekly=2,monthly=3;enterprise:daily=14,weekly=8,monthly=24").
+ORBIT_BACKUP_RETENTION = env("ORBIT_BACKUP_RETENTION", "daily=7,weekly=4,monthly=12")
+ORBIT_BACKUP_RETENTION_PLANS = env("ORBIT_BACKUP_RETENTION_PLANS", "") or ""
+# PostgreSQL client tools (pg_dump, pg_restore, psql) matching the server; unset: found
+# by the server's version (tenants.data.pgtools).
+ORBIT_PG_BIN = env("ORBIT_PG_BIN", "") or ""
+CELERY_BEAT_SCHEDULE |= {
+    # one backup a day per tenant (kind by calendar: monthly, weekly, daily), then retention
+    "tenants-backup-daily": {"task": "tenants.tasks.backups_daily", "schedule": 3600.0},
+    # per-tenant conversation retention (chat privacy settings), audited
+    "chat-retention": {"task": "chat.tasks.retention_apply_all", "schedule": 3600.0 * 6},
+}

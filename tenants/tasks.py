@@ -22,3 +22,23 @@ def billing_notices_send() -> dict:
     from tenants.services.billing_mail import billing_notices_send as send
 
     return send()
+
+
+@shared_task(name="tenants.tasks.backups_daily")
+def backups_daily() -> dict:
+    """Beat (hourly): each organization without today's scheduled backup gets one (its kind
+    by the calendar), then its retention (tenants.data.backup). One failure does not stop the rest."""
+    import logging
+
+    from tenants.data.services import backup_scheduled
+    from tenants.models import Organization
+
+    made = failed = 0
+    for organization in Organization.objects.exclude(schema_name="public").select_related("plan").order_by("pk"):
+        try:
+            if backup_scheduled(organization=organization):
+                made += 1
+        except Exception:
+            failed += 1
+            logging.getLogger("tenants.tasks").exception("scheduled backup of %s failed", organization.slug)
+    return {"made": made, "failed": failed}

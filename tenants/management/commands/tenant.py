@@ -67,6 +67,8 @@ class Command(BaseCommand):
         delete.add_argument("slug", metavar="SLUG")
         delete.add_argument("--yes", action="store_true", help="confirm: the data cannot be recovered")
 
+        add_data_subcommands(subcommands)
+
         bulk = subcommands.add_parser(
             "create-bulk",
             help="create organizations from a CSV file",
@@ -89,6 +91,7 @@ class Command(BaseCommand):
             "activate": self.activate_organization,
             "delete": self.delete_organization,
             "create-bulk": self.create_organizations_from_csv,
+            **{name: (lambda opts, name=name: data_subcommand(self, name, opts)) for name in DATA_SUBCOMMANDS},
         }
         handlers[options["subcommand"]](options)
 
@@ -267,3 +270,96 @@ def read_bulk_file(path: Path) -> list[BulkRow]:
         raise CommandError(f"{path}: {exc}") from None
     except OSError as exc:
         raise CommandError(f"{path}: {exc}") from None
+
+
+# --- tenant data (issue 15): backup, backups, restore, export, import, restore-drill --------
+
+DATA_SUBCOMMANDS = ("backup", "backups", "restore", "export", "import", "restore-drill")
+
+
+def add_data_subcommands(subcommands) -> None:
+    backup = subcommands.add_parser("backup", help="back up one organization now (encrypted, checksummed)")
+    backup.add_argument("slug", metavar="SLUG")
+    backup.add_argument("--kind", choices=("manual", "daily", "weekly", "monthly"), default="manual")
+
+    backups = subcommands.add_parser("backups", help="list an organization's backups")
+    backups.add_argument("slug", metavar="SLUG")
+    backups.add_argument("--format", choices=("table", "json"), default="table")
+
+    restore = subcommands.add_parser(
+        "restore", help="restore a backup into the organization (after a safety backup) or into a new one"
+    )
+    restore.add_argument("slug", metavar="SLUG")
+    restore.add_argument("--backup", required=True, metavar="ID", help="an id from `tenant backups SLUG`")
+    restore.add_argument("--into", metavar="NEW_SLUG", help="a new organization under its own schema")
+
+    export = subcommands.add_parser("export", help="write an organization (data and files) to move it elsewhere")
+    export.add_argument("slug", metavar="SLUG")
+    export.add_argument("--to", required=True, metavar="FILE_OR_S3_URL", help="a file path or s3://bucket/key")
+
+    imp = subcommands.add_parser("import", help="create an organization from an export")
+    imp.add_argument("source", metavar="FILE_OR_S3_URL")
+    imp.add_argument("--slug", help="default: the exported organization's slug")
+
+    drill = subcommands.add_parser(
+        "restore-drill", help="restore the latest backup into a scratch schema, check it, time it, drop it"
+    )
+    drill.add_argument("slug", metavar="SLUG")
+    drill.add_argument("--backup", metavar="ID")
+
+
+def data_subcommand(command: Command, name: str, options) -> None:
+    from tenants.data import DataError
+    from tenants.data import services as data
+
+    out = command.stdout.write
+    try:
+        if name == "import":
+            result = data.tenant_import(source=options["source"], slug=options["slug"], actor_label="operador (CLI)")
+            out(f"imported {result.organization.slug}  schema={result.schema}  tables={result.tables}  "
+                f"rows={result.rows}  files={result.files_copied}" + _missing_note(result.files_missing))
+            if result.migrated:
+                out(f"migrated after loading: {', '.join(result.migrated)}")
+            return
+        organization = command._organization(options["slug"])
+        if name == "backup":
+            entry = data.backup_create(organization=organization, kind=options["kind"])
+            out(f"backup {entry.id}  kind={entry.kind}  size={entry.size}  tables={entry.tables}  "
+                f"rows={entry.rows}  files={entry.files}  sha256={entry.sha256}")
+        elif name == "backups":
+            entries = data.backup_list(organization=organization)
+            if options["format"] == "json":
+                out(json.dumps([{"id": e.id, "time": e.created_at, "size": e.size, "kind": e.kind, "sha256": e.sha256,
+                                 "note": e.note} for e in entries], indent=2))
+            elif not entries:
+                out(f"{organization.slug} has no backups")
+            else:
+                out(render_table(("id", "time", "size", "kind", "note"), [
+                    [e.id, local_time(e.moment), str(e.size), e.kind, e.note or "-"] for e in entries]))
+        elif name == "restore":
+            result = data.tenant_restore(organization=organization, backup_id=options["backup"], into=options["into"],
+                                         actor_label="operador (CLI)")
+            if options["into"]:
+                out(f"restored {options['backup']} of {organization.slug} into {result.organization.slug}  "
+                    f"schema={result.schema}  tables={result.tables}  rows={result.rows}  "
+                    f"files={result.files_copied}" + _missing_note(result.files_missing))
+            else:
+                out(f"restored {options['backup']} into {organization.slug}  tables={result.tables}  "
+                    f"rows={result.rows}  safety backup={result.safety_backup}" + _missing_note(result.files_missing))
+        elif name == "export":
+            result = data.tenant_export(organization=organization, to=options["to"])
+            out(f"exported {organization.slug} to {result['to']}  size={result['size']}  files={result['files']}  "
+                f"sha256={result['sha256']}")
+        elif name == "restore-drill":
+            drill = data.restore_drill(organization=organization, backup_id=options["backup"])
+            out(f"drill of {organization.slug} backup {drill.backup_id}: {drill.tables} tables, {drill.rows} rows equal; "
+                f"{drill.files_checked - len(drill.files_missing)}/{drill.files_checked} files match; "
+                f"RTO {drill.seconds:.2f} s")
+            if drill.files_missing:
+                raise CommandError(f"{len(drill.files_missing)} files missing or changed, e.g. {drill.files_missing[0]}")
+    except DataError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _missing_note(missing: list[str]) -> str:
+    return f"  MISSING FILES={len(missing)} (e.g. {missing[0]})" if missing else ""
