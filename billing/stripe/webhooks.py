@@ -107,6 +107,9 @@ def webhook_trigger_process(trigger, api_key=None) -> None:
         trigger.valid = False
         return
     data = trigger.json_body
+    if not isinstance(data.get("id"), str) or not data["id"] or not isinstance(data.get("data"), dict):
+        trigger.valid = False  # signed, but not an event
+        return
     event, created = event_record(data)
     trigger.event = event
     trigger.processed = True
@@ -120,7 +123,7 @@ def event_record(data: dict):
     """The djstripe Event for this Stripe event, and whether this call made it."""
     from djstripe.models import Event
 
-    created_at = dt.datetime.fromtimestamp(int(data.get("created") or 0), tz=dt.UTC)
+    created_at = _event_time(data)
     request = data.get("request")
     try:
         with transaction.atomic():
@@ -186,8 +189,10 @@ def _keep_intent(invoice: Invoice, intent_id: str) -> None:
 
 
 def _event_time(event: dict) -> dt.datetime:
-    created = event.get("created")
-    return dt.datetime.fromtimestamp(int(created), tz=dt.UTC) if created else timezone.now()
+    try:
+        return dt.datetime.fromtimestamp(int(event["created"]), tz=dt.UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return timezone.now()
 
 
 def payment_succeeded(intent: dict, event: dict) -> None:

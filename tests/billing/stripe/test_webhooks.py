@@ -149,8 +149,12 @@ def test_an_old_signature_is_refused(endpoint, stripe_on, platform_client, tenan
     assert not Event.objects.filter(id=event["id"]).exists()
 
 
-@pytest.mark.parametrize("body", ['{"id": "evt_1", "type": "payment_intent.succeeded",', "[]", "null", "not json",
-                                  '{"type": "payment_intent.succeeded", "data": {}}'])
+@pytest.mark.parametrize("body", [
+    '{"id": "evt_1", "type": "payment_intent.succeeded",', "[]", "null", "not json", "",
+    '{"type": "payment_intent.succeeded", "livemode": false, "data": {}}',
+    '{"id": 5, "livemode": false, "type": "payment_intent.succeeded", "data": {}}',
+    '{"id": "evt_2", "livemode": false, "created": "yesterday", "type": "customer.updated", "data": []}',
+])
 def test_a_malformed_body_is_refused(endpoint, platform_client, body):
     response = post_event(platform_client, body)  # correctly signed
 
