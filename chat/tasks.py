@@ -25,3 +25,20 @@ def conversations_auto_resolve() -> int:
         with tenant_context(organization):
             total += services.conversations_auto_resolve()
     return total
+
+
+@shared_task(name="chat.tasks.retention_apply_all")
+def retention_apply_all() -> int:
+    """Beat entry (issue 15): each tenant's conversation retention (chat.services.privacy)."""
+    import logging
+
+    from chat.services import privacy
+
+    total = 0
+    for organization in get_tenant_model().objects.exclude(schema_name=get_public_schema_name()):
+        try:
+            with tenant_context(organization):
+                total += privacy.retention_apply()["conversations"]
+        except Exception:
+            logging.getLogger("chat.tasks").exception("retention of %s failed", organization.schema_name)
+    return total

@@ -422,6 +422,9 @@ ORBIT_BACKUP_RETENTION_PLANS = env("ORBIT_BACKUP_RETENTION_PLANS", "") or ""
 # PostgreSQL client tools (pg_dump, pg_restore, psql) matching the server; unset: found
 # by the server's version (tenants.data.pgtools).
 ORBIT_PG_BIN = env("ORBIT_PG_BIN", "") or ""
+# Chat's LGPD settings (per-tenant conversation retention) live in a tenant app of their own.
+TENANT_APPS.append("chat.privacy")
+INSTALLED_APPS.append("chat.privacy")
 CELERY_BEAT_SCHEDULE |= {
     # one backup a day per tenant (kind by calendar: monthly, weekly, daily), then retention
     "tenants-backup-daily": {"task": "tenants.tasks.backups_daily", "schedule": 3600.0},

@@ -17,6 +17,9 @@ urlpatterns = [
     path("settings/usage/", include("billing.urls")),
     # branding, tenant settings, partner console, support access (issue 5)
     path("brand/", include("branding.urls")),
+    # tenant data (issue 15): the owner's data export, contacts' LGPD export and erasure
+    path("", include("tenants.data.urls")),
+    path("", include("chat.urls_privacy")),
     path("settings/", include("tenants.urls_settings")),
     path("clients/", include("tenants.urls_partner")),
     path("support/", include("tenants.urls_support")),

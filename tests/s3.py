@@ -35,7 +35,7 @@ def moto_server():
             break
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError("moto server exited at start")
+                raise RuntimeError("moto server exited at start") from None
             time.sleep(0.2)
     else:
         process.kill()
