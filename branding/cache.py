@@ -6,9 +6,15 @@ entries of all its descendants."""
 
 from __future__ import annotations
 
+import logging
+import time
+
 from django_tenants.utils import get_tenant_model
 
 from orbit.lib.shared_cache import shared_cache
+
+log = logging.getLogger(__name__)
+_warned = [float("-inf")]
 
 BRAND_TTL = 3600
 PLATFORM = "platform"
@@ -22,12 +28,26 @@ def brand_cache_key(organization_id: int | None) -> str:
     return f"branding:effective:{organization_id if organization_id is not None else PLATFORM}"
 
 
+def _unreachable(exc: Exception) -> None:
+    """The shared cache is down: brands are read from the database (pages answer, slower)."""
+    if time.monotonic() - _warned[0] >= 30:
+        _warned[0] = time.monotonic()
+        log.warning("shared cache unreachable (%s): brands are read from the database", exc)
+
+
 def cached_brand(organization_id: int | None):
-    return _cache().get(brand_cache_key(organization_id))
+    try:
+        return _cache().get(brand_cache_key(organization_id))
+    except Exception as exc:  # noqa: BLE001 — a Redis outage must not take pages down
+        _unreachable(exc)
+        return None
 
 
 def cache_brand(organization_id: int | None, brand) -> None:
-    _cache().set(brand_cache_key(organization_id), brand, BRAND_TTL)
+    try:
+        _cache().set(brand_cache_key(organization_id), brand, BRAND_TTL)
+    except Exception as exc:  # noqa: BLE001
+        _unreachable(exc)
 
 
 def descendant_ids(organization_id: int) -> list[int]:

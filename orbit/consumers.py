@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from orbit.lib.tenancy import tenant_database_sync_to_async
+from orbit.lib.tenancy import in_schema
 
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
@@ -36,7 +36,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
             {
                 "type": "pong",
                 "tenant": self.scope["tenant"].slug,
-                "schema": await self.schema_seen(),
+                "schema": await in_schema(self.scope["tenant"], self.schema_seen),
                 "user": user.email if user is not None and user.is_authenticated else None,
             }
         )
@@ -44,8 +44,8 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, code: str, message: str):
         await self.send_json({"type": "error", "code": code, "message": message})
 
-    @tenant_database_sync_to_async
-    def schema_seen(self) -> str:
+    @staticmethod
+    def schema_seen() -> str:
         """The schema a database call of this consumer runs in, as PostgreSQL sees it."""
         get_user_model().objects.count()  # an ORM query through the tenant's search_path
         with connection.cursor() as cursor:

@@ -21,8 +21,9 @@ else against the client IP's — so calls with bad tokens never spend the tenant
 
 Anything else — platform and unknown hosts, suspended tenants (Django answers those), other
 paths, login POSTs — goes to Django untouched, where RateLimitMiddleware applies its rules.
-Host → tenant is tenants.routing.resolve_host (the shared cache), remembered in-process (with the
-tenant's limits profile) for HOST_TTL seconds, as billing's in-process profile is; a Redis error fails open."""
+Host → tenant is THE resolver, tenants.routing (from its process memory with no I/O when it
+answers, else on a database thread); the tenant's limits profile is remembered in-process for
+PROFILE_TTL seconds, as billing's in-process profile is. A Redis error fails open."""
 
 from __future__ import annotations
 
@@ -35,26 +36,19 @@ from django.conf import settings
 from django.http.request import split_domain_port
 
 from billing import ratelimit, selectors
-from tenants.routing import is_platform_host, resolve_host
+from tenants import routing
 
-HOST_TTL = 5.0
+PROFILE_TTL = 5.0
 
 
-def _resolve(host: str):
-    """(schema, organization id, limits profile) of a tenant host the edge may limit, else
-    None. Sync (cache, maybe the database): runs on Django's thread on a miss."""
-    if not host or is_platform_host(host):
-        return None
-    organization = resolve_host(host)
-    if organization is None or organization.is_blocked:
-        return None
-    return organization.schema_name, organization.pk, selectors.limits_profile(organization_id=organization.pk)
+def _limits_profile(organization_id: int) -> dict:
+    return selectors.limits_profile(organization_id=organization_id)
 
 
 class RateLimitEdge:
     def __init__(self, app):
         self.app = app
-        self._hosts: dict[str, tuple[float, object]] = {}
+        self._profiles: dict[int, tuple[float, dict]] = {}  # organization id → (expires, limits profile)
         # Rules already over quota → (epoch second their window ends, the refusing rule):
         # until then a request is refused from here, without the Redis round trip (fixed
         # windows only reopen when they end; other processes keep counting on Redis).
@@ -62,7 +56,7 @@ class RateLimitEdge:
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop → Redis client
 
     def forget_hosts(self) -> None:
-        self._hosts.clear()
+        self._profiles.clear()
         self._refusing.clear()
 
     def _redis(self):
@@ -129,15 +123,20 @@ class RateLimitEdge:
         return await self.app(inner, receive, send_counted)
 
     async def _tenant(self, host: str):
+        """(schema, organization id, limits profile) of a tenant host the edge may limit, else None."""
+        if not host or routing.is_platform_host(host):
+            return None
+        organization = await routing.resolve_host_async(host)
+        if organization is None or organization.is_blocked:
+            return None
         now = time.monotonic()
-        entry = self._hosts.get(host)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        tenant = await sync_to_async(_resolve, thread_sensitive=True)(host)
-        if len(self._hosts) > 10_000:
-            self._hosts.clear()
-        self._hosts[host] = (now + HOST_TTL, tenant)
-        return tenant
+        entry = self._profiles.get(organization.pk)
+        if entry is None or entry[0] <= now:
+            if len(self._profiles) > 10_000:
+                self._profiles.clear()
+            profile = await sync_to_async(_limits_profile, thread_sensitive=True)(organization.pk)
+            entry = self._profiles[organization.pk] = (now + PROFILE_TTL, profile)
+        return organization.schema_name, organization.pk, entry[1]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or not scope["path"].startswith(ratelimit.EDGE_PREFIXES) or not ratelimit.enabled():

@@ -1,24 +1,61 @@
-"""Host → organization, cached in Redis so a request costs no domain query on a hit.
+"""Host → organization: THE tenant resolver. The HTTP middleware, the ASGI rate-limit edge and
+the websocket tenant middleware all call `resolve_host` (or, on the event loop, its memory-only
+half `resolve_host_in_memory`); nothing else looks a host up.
 
-The cache entry holds the organization itself; every service that changes what a
-host resolves to (status, domains, deletion) invalidates the entries of its hosts.
+Three tiers, nearest first:
 
-Wildcards: a partner (or holding) with a verified `*.chat.partner.com.br` serves each
-of its clients at `<client slug>.chat.partner.com.br` (one label, as in TLS). An exact
-domain always wins; a label that is not one of the partner's clients is unknown. The
-concrete host is what gets cached, so invalidation names the concrete hosts too
-(`organization_hosts`)."""
+1. this process's memory: a hit costs no I/O at all (a copy of the organization, so a request
+   that changes its `request.tenant` never changes another's);
+2. the shared cache (Redis, `routing:host:<host>`): what a new process fills its memory from;
+3. the database (`Domain`, then a partner's wildcard).
+
+Every service that changes what a host resolves to (status, plan, domains, deletion) calls an
+`invalidate_*` below (on commit): the hosts leave this process's memory and the shared cache,
+and the shared routing version (`routing:version`, a random token) changes. Each process
+compares that version with the one its memory was filled under at most every
+`settings.ORBIT_ROUTING_POLL_SECONDS` (default 1 s; 0 = on every lookup, as the test suite
+runs) and drops its memory when it moved: another process's change is seen within that poll.
+A flushed cache loses the key: a new token is written, which also drops every memory.
+
+When the shared cache is unreachable, routing degrades instead of failing: a warning is
+logged, lookups go straight to the database for `SHARED_RETRY` seconds before the cache is
+tried again, and memory entries live only `DEGRADED_TTL` seconds (no invalidation can reach
+this process meanwhile). Invalidations that could not reach the cache are retried on the next
+lookup that finds it back.
+
+Wildcards: a partner (or holding) with a verified `*.chat.partner.com.br` serves each of its
+clients at `<client slug>.chat.partner.com.br` (one label, as in TLS). An exact domain always
+wins; a label that is not one of the partner's clients is unknown. The concrete host is what
+gets cached, so invalidation names the concrete hosts too (`organization_hosts`)."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import logging
+import threading
+import time
+import uuid
+
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
+from django_tenants.utils import get_public_schema_name, schema_context
 
 from orbit.lib.shared_cache import shared_cache
 from tenants.models import Domain, Organization
 
+log = logging.getLogger(__name__)
+
 _MISSING = "-"
-FOUND_TTL = 3600
-MISSING_TTL = 30
+FOUND_TTL = 3600  # shared cache, a known host
+MISSING_TTL = 30  # shared cache and memory, an unknown host
+LOCAL_TTL = 300  # memory, a known host, while the routing version is being checked
+DEGRADED_TTL = 5  # memory, while the shared cache is unreachable
+SHARED_RETRY = 2.0  # after a shared-cache failure: seconds before it is tried again
+WARN_EVERY = 30.0  # at most one warning per this many seconds during an outage
+VERSION_KEY = "routing:version"
+MISS = object()  # resolve_host_in_memory: not in memory (or memory must be checked first)
 
 
 def _cache():
@@ -37,31 +74,171 @@ def tenant_host(slug: str) -> str:
     return f"{slug}.{settings.ORBIT_BASE_DOMAIN}"
 
 
+def _poll_seconds() -> float:
+    return float(getattr(settings, "ORBIT_ROUTING_POLL_SECONDS", 0 if getattr(settings, "TESTING", False) else 1.0))
+
+
+class _Memory:
+    """This process's routing memory and what it knows of the shared cache."""
+
+    def __init__(self):
+        self.entries: dict[str, tuple[float, Organization | None]] = {}  # host → (expires, organization|None)
+        self.version: str | None = None  # the shared version the entries were filled under
+        self.checked = float("-inf")  # when the version was last compared (monotonic)
+        self.down_until = float("-inf")  # the shared cache is not tried before this (monotonic)
+        self.warned = float("-inf")
+        self.unsent: set[str] = set()  # hosts whose invalidation did not reach the shared cache
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.checked = float("-inf")
+
+
+_memory = _Memory()
+
+
+def forget_memory() -> None:
+    """Drop this process's routing memory (tests; a process that knows better)."""
+    _memory.clear()
+    _memory.version = None
+    _memory.down_until = float("-inf")
+
+
+# --- the shared cache, guarded ----------------------------------------------------------
+
+
+def _shared_down(exc: Exception) -> None:
+    now = time.monotonic()
+    _memory.down_until = now + SHARED_RETRY
+    if now - _memory.warned >= WARN_EVERY:
+        _memory.warned = now
+        log.warning("shared cache unreachable (%s): host routing reads the database, memory entries live %ss",
+                    exc, DEGRADED_TTL)
+
+
+def _shared_up() -> bool:
+    return time.monotonic() >= _memory.down_until
+
+
+def degraded() -> bool:
+    """Is routing running without the shared cache right now?"""
+    return not _shared_up()
+
+
+def _version_now(cache) -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:  # never set, or the cache was flushed: a new one drops every memory
+        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def _check_version(now: float) -> None:
+    """Compare the shared routing version (at most every poll); drop memory when it moved."""
+    if now - _memory.checked < _poll_seconds() or not _shared_up():
+        return
+    try:
+        cache = _cache()
+        if _memory.unsent:
+            _send_invalidations(cache)
+        version = _version_now(cache)
+    except Exception as exc:  # noqa: BLE001 — Redis down or unreachable: degrade, never fail a request
+        _shared_down(exc)
+        return
+    if version != _memory.version:
+        _memory.entries.clear()
+        _memory.version = version
+    _memory.checked = now
+
+
+def _memory_ttl(organization) -> float:
+    if degraded():
+        return DEGRADED_TTL
+    return LOCAL_TTL if organization is not None else MISSING_TTL
+
+
+# --- resolving --------------------------------------------------------------------------
+
+
+def _answer(organization: Organization | None) -> Organization | None:
+    return copy.copy(organization) if organization is not None else None
+
+
+def resolve_host_in_memory(host: str):
+    """The organization (or None for an unknown host) when this process's memory answers
+    without any I/O, else MISS: for the event loop, which then calls resolve_host in a thread."""
+    now = time.monotonic()
+    if now - _memory.checked >= _poll_seconds() and _shared_up():
+        return MISS  # the version is due for a check: a round trip
+    entry = _memory.entries.get(host.lower())
+    if entry is None or entry[0] <= now:
+        return MISS
+    return _answer(entry[1])
+
+
+async def resolve_host_async(host: str) -> Organization | None:
+    """resolve_host from the event loop (the ASGI edge, the websocket tenant middleware): from
+    this process's memory when it answers (no I/O, no thread hop), else on Django's own sync
+    thread, where the request would have resolved it."""
+    organization = resolve_host_in_memory(host)
+    if organization is MISS:
+        organization = await sync_to_async(resolve_host, thread_sensitive=True)(host)
+    return organization
+
+
 def resolve_host(host: str) -> Organization | None:
+    """The organization a host serves, or None for an unknown host. Sync (memory, the shared
+    cache, the database on a miss); never raises for a shared-cache outage."""
     host = host.lower()
+    now = time.monotonic()
+    _check_version(now)
+    entry = _memory.entries.get(host)
+    if entry is not None and entry[0] > now:
+        return _answer(entry[1])
+    organization = _from_shared_or_database(host)
+    _memory.entries[host] = (time.monotonic() + _memory_ttl(organization), organization)
+    if len(_memory.entries) > 50_000:
+        _memory.entries.clear()
+    return _answer(organization)
+
+
+def _from_shared_or_database(host: str) -> Organization | None:
     key = host_cache_key(host)
-    cached = _cache().get(key)
-    if cached == _MISSING:
-        return None
-    if cached is not None:
-        return cached
+    if _shared_up():
+        try:
+            cached = _cache().get(key)
+        except Exception as exc:  # noqa: BLE001
+            _shared_down(exc)
+        else:
+            if cached == _MISSING:
+                return None
+            if cached is not None:
+                return cached
     organization = _lookup(host)
-    if organization is None:
-        _cache().set(key, _MISSING, MISSING_TTL)
-        return None
-    _cache().set(key, organization, FOUND_TTL)
+    if _shared_up():
+        try:
+            _cache().set(key, _MISSING if organization is None else organization,
+                               MISSING_TTL if organization is None else FOUND_TTL)
+        except Exception as exc:  # noqa: BLE001
+            _shared_down(exc)
     return organization
 
 
 def _lookup(host: str) -> Organization | None:
-    domain = Domain.objects.select_related("tenant").filter(domain=host, is_verified=True).first()
-    if domain is not None:
-        return domain.tenant
-    label, _sep, parent_host = host.partition(".")
-    if not label or "." not in parent_host:
-        return None
-    wildcard = Domain.objects.filter(domain=f"*.{parent_host}", is_verified=True).values_list("tenant_id", flat=True)
-    return Organization.objects.filter(parent_id__in=wildcard[:1], slug=label).first()
+    public = get_public_schema_name()
+    with schema_context(public) if connection.schema_name != public else contextlib.nullcontext():
+        domain = Domain.objects.select_related("tenant").filter(domain=host, is_verified=True).first()
+        if domain is not None:
+            return domain.tenant
+        label, _sep, parent_host = host.partition(".")
+        if not label or "." not in parent_host:
+            return None
+        wildcard = Domain.objects.filter(domain=f"*.{parent_host}", is_verified=True).values_list("tenant_id", flat=True)
+        return Organization.objects.filter(parent_id__in=wildcard[:1], slug=label).first()
+
+
+# --- invalidation -----------------------------------------------------------------------
 
 
 def wildcard_hosts(*, parent: Organization | None, slugs) -> list[str]:
@@ -84,10 +261,33 @@ def organization_hosts(organization: Organization) -> list[str]:
     return hosts + wildcard_hosts(parent=parent, slugs=[organization.slug])
 
 
+def _send_invalidations(cache) -> None:
+    """Delete the unsent hosts' shared entries and move the version (raises if Redis is down)."""
+    with _memory.lock:
+        hosts = sorted(_memory.unsent)
+    if hosts:
+        cache.delete_many([host_cache_key(h) for h in hosts])
+    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    with _memory.lock:
+        _memory.unsent.difference_update(hosts)
+
+
 def invalidate_hosts(hosts) -> None:
-    keys = [host_cache_key(h) for h in hosts]
-    if keys:
-        _cache().delete_many(keys)
+    """These hosts may resolve differently now: out of this process's memory at once, out of
+    the shared cache and (through the version) every other process's memory. A shared-cache
+    outage is logged and the shared part retried later; it never fails the caller."""
+    hosts = [h.lower() for h in hosts]
+    if not hosts:
+        return
+    for host in hosts:
+        _memory.entries.pop(host, None)
+    with _memory.lock:
+        _memory.unsent.update(hosts)
+    _memory.checked = float("-inf")  # the next lookup compares the version
+    try:
+        _send_invalidations(_cache())
+    except Exception as exc:  # noqa: BLE001
+        _shared_down(exc)
 
 
 def invalidate_organization(organization: Organization) -> None:

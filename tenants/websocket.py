@@ -10,18 +10,17 @@ from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port
 
 from accounts.models import ApiToken
+from accounts.tokens import api_token_from
 from orbit.lib.context import current_schema
-from orbit.lib.tenancy import run_in_schema
-from tenants.routing import is_platform_host, resolve_host
+from orbit.lib.tenancy import in_schema
+from tenants import routing
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 # The scheme of the page that may open a websocket of each scheme.
@@ -83,11 +82,6 @@ class OriginCheckMiddleware:
         return await self.app(scope, receive, send)
 
 
-def _resolve(hostname: str):
-    connection.set_schema_to_public()
-    return resolve_host(hostname)
-
-
 class TenantMiddleware:
     """Resolve the Host header exactly as HTTP does; put the organization in scope['tenant'].
 
@@ -101,9 +95,9 @@ class TenantMiddleware:
         if scope["type"] != "websocket":
             return await self.app(scope, receive, send)
         hostname, _port = split_domain_port(header(scope, b"host") or "")
-        if not hostname or is_platform_host(hostname):
+        if not hostname or routing.is_platform_host(hostname):
             return await refuse(scope, receive, send)
-        organization = await database_sync_to_async(_resolve)(hostname)
+        organization = await routing.resolve_host_async(hostname)
         if organization is None or organization.is_blocked:
             return await refuse(scope, receive, send)
         token = current_schema.set(organization.schema_name)
@@ -122,18 +116,10 @@ def _session_user(session_key: str):
 
 
 def api_token_from_scope(scope) -> str | None:
-    """A personal API token from `Authorization: Bearer …` or the `?token=` query parameter.
-
-    Only values shaped like an API token count: the widget's visitor token also travels
-    in `?token=` and is none of this middleware's business."""
-    authorization = header(scope, b"authorization") or ""
-    scheme, _, value = authorization.partition(" ")
-    candidates = [value.strip()] if scheme.lower() in ("bearer", "token") else []
-    candidates += parse_qs(scope.get("query_string", b"").decode("latin1")).get("token", [])[:1]
-    for token in candidates:
-        if token.startswith(ApiToken.PREFIX):
-            return token
-    return None
+    """A personal API token from `Authorization: Bearer …` or the `?token=` query parameter
+    (accounts.tokens.api_token_from: the widget's visitor token is none of this middleware's business)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin1")).get("token", [None])[0]
+    return api_token_from(authorization=header(scope, b"authorization"), query_token=query)
 
 
 def _token_user(token: str):
@@ -158,10 +144,10 @@ class TenantAuthMiddleware:
         session_key = cookies.get(settings.SESSION_COOKIE_NAME)
         auth = None
         if session_key:
-            user = await database_sync_to_async(run_in_schema)(scope["tenant"], _session_user, session_key)
+            user = await in_schema(scope["tenant"], _session_user, session_key)
             auth = "session" if user.is_authenticated else None
         token = api_token_from_scope(scope) if not user.is_authenticated else None
         if token:
-            user = await database_sync_to_async(run_in_schema)(scope["tenant"], _token_user, token)
+            user = await in_schema(scope["tenant"], _token_user, token)
             auth = "token" if user.is_authenticated else None
         return await self.app({**scope, "user": user, "auth": auth}, receive, send)

@@ -6,6 +6,8 @@ import json
 
 from django.http import JsonResponse
 
+from accounts.tokens import authorization_credential
+
 
 def error(code: str, message: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
@@ -22,5 +24,5 @@ def json_body(request) -> dict | None:
 
 
 def bearer(request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    """The request's bearer credential (the widget's visitor token), accounts.tokens' parse."""
+    return authorization_credential(request.headers.get("Authorization"))

@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import ApiToken
+from accounts.tokens import api_token_from
 from billing.ratelimit import api_call_authenticated
 from chat import selectors
-from chat.api.responses import bearer, error
+from chat.api.responses import error
 from chat.models import Conversation
 from chat.realtime import events
 from chat.services import usage
@@ -50,7 +51,8 @@ def _unauthorized():
 
 @require_GET
 def conversations(request):
-    user = ApiToken.objects.authenticate(bearer(request) or "")
+    token = api_token_from(authorization=request.headers.get("Authorization"))
+    user = ApiToken.objects.authenticate(token) if token else None
     if user is None:
         return _unauthorized()  # counted per client IP, never against the tenant's quota
     api_call_authenticated(request)

@@ -1,54 +1,36 @@
-"""Running database work in a tenant's schema from async code.
+"""THE way to run database work in a tenant's schema from async code: `await in_schema(tenant, func, *args)`.
 
-Channels' `database_sync_to_async` runs the function in a worker thread whose
-connection keeps whatever schema it was last set to; every consumer call therefore
-sets the tenant's schema for the call and puts the public schema back afterwards.
-The websocket consumers' hot path uses PooledTenantDatabase instead: a thread pool
-whose calls all name their tenant, so the schema is kept between calls."""
+It runs `func` on the event loop's thread pool (not the single shared sync thread), each
+thread keeping its persistent connection and its schema between calls: every call names its
+tenant (None: the public schema), so a thread's path is only changed when the next call is for
+another schema. The websocket middlewares and consumers and the ASGI edge use it; the one
+statement a websocket message costs runs on the event loop itself (`orbit.lib.adb`, tables
+named with their schema)."""
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import SyncToAsync
-from channels.db import database_sync_to_async
 from django.db import connection
+from django_tenants.utils import get_public_schema_name
 
 from orbit.lib.context import current_schema
-
-
-def run_in_schema(tenant, func: Callable[..., Any], *args, **kwargs) -> Any:
-    """Call func with the connection in tenant's schema, then leave it."""
-    connection.set_tenant(tenant)
-    token = current_schema.set(tenant.schema_name)
-    try:
-        return func(*args, **kwargs)
-    finally:
-        current_schema.reset(token)
-        connection.set_schema_to_public()
-
-
-def tenant_database_sync_to_async(func: Callable[..., Any]):
-    """Decorate a consumer method: it runs in a database thread, in scope['tenant']'s schema."""
-
-    @functools.wraps(func)
-    async def wrapper(self, *args, **kwargs):
-        return await database_sync_to_async(run_in_schema)(self.scope["tenant"], func, self, *args, **kwargs)
-
-    return wrapper
-
 
 _kept = threading.local()
 
 
 def _enter_schema(tenant) -> None:
-    """Point this thread's connection at tenant's schema, without a new `SET search_path`
-    when the connection is already there (django-tenants forgets the applied path on
-    close and rollback, so a kept one is still true)."""
+    """Point this thread's connection at tenant's schema (None: public), without a new
+    `SET search_path` when the connection is already there (django-tenants forgets the
+    applied path on close and rollback, so a kept one is still true)."""
+    if tenant is None:
+        if connection.schema_name != get_public_schema_name():
+            connection.set_schema_to_public()
+        return
     if (
         connection.schema_name == tenant.schema_name
         and connection.search_path_set_schemas
@@ -60,12 +42,12 @@ def _enter_schema(tenant) -> None:
 
 
 def run_in_schema_kept(tenant, func: Callable[..., Any], *args, **kwargs) -> Any:
-    """run_in_schema for threads that only ever run tenant-scoped calls (the websocket
-    consumers' database pool): every call enters its tenant's schema first, so the path
-    is not reset to public afterwards and the next call for the same tenant skips the
-    `SET search_path` round trip."""
+    """Call func in tenant's schema (None: public) on a thread that only ever runs calls that
+    name their schema (the pool below): every call enters its schema first, so the path is
+    not reset afterwards and the next call for the same tenant skips the `SET search_path`
+    round trip."""
     _enter_schema(tenant)
-    token = current_schema.set(tenant.schema_name)
+    token = current_schema.set(tenant.schema_name if tenant is not None else "public")
     try:
         return func(*args, **kwargs)
     finally:
@@ -111,3 +93,12 @@ class PooledTenantDatabase(SyncToAsync):
             return super().thread_handler(loop, *args, **kwargs)
         finally:
             _connection_hygiene()
+
+
+_pooled = PooledTenantDatabase()
+
+
+async def in_schema(tenant, func: Callable[..., Any], *args, **kwargs) -> Any:
+    """Run the sync func(*args, **kwargs) in tenant's schema (None: public) on a pooled
+    database thread, from async code; returns what it returns."""
+    return await _pooled(tenant, func, *args, **kwargs)
