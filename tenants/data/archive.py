@@ -108,7 +108,11 @@ def build(*, organization, kind: str, include_files: bool, workdir: str, note: s
             server_version = cursor.fetchone()[0]
             public_dir = plain / "public"
             public_dir.mkdir()
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            existing = {row[0] for row in cursor.fetchall()}
             for table, column in public_tables():
+                if table not in existing:  # a model whose migration this database has not run yet
+                    continue
                 with open(public_dir / f"{table}.csv", "wb") as out, cursor.copy(
                     f'COPY (SELECT * FROM public."{table}" WHERE "{column}" = {int(organization.pk)}) '
                     "TO STDOUT WITH (FORMAT csv, HEADER)"
