@@ -7,6 +7,8 @@
     manage.py tenant suspend SLUG | activate SLUG
     manage.py tenant delete SLUG --yes
     manage.py tenant create-bulk FILE.csv
+    manage.py tenant backup SLUG | backups SLUG [--format json] | restore SLUG --backup ID [--into NEW_SLUG]
+    manage.py tenant export SLUG --to FILE_OR_S3_URL | import FILE_OR_S3_URL [--slug …] | restore-drill SLUG
 
 Each subcommand parses its input, calls a selector or service and renders the result.
 The rules (valid slugs, plans, parents, domains; all-or-nothing provisioning) live in
