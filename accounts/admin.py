@@ -6,9 +6,12 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.audit import ACTION_GROUPS, AuditFilter, action_label, audit_entries, group_choices
+from accounts.models import AuditEntry, User
+from accounts.services import audit_export_lines
 
 
 class OperatorCreationForm(AdminUserCreationForm):
@@ -62,3 +65,54 @@ class UserAdmin(DjangoUserAdmin):
         ),
         (_("Permissões"), {"fields": ["is_staff", "is_superuser", "is_active"]}),
     ]
+
+
+class AuditGroupFilter(admin.SimpleListFilter):
+    title = _("tipo")
+    parameter_name = "group"
+
+    def lookups(self, request, model_admin):
+        return group_choices()
+
+    def queryset(self, request, queryset):
+        if self.value() in ACTION_GROUPS:
+            return audit_entries(filters=AuditFilter(group=self.value())).filter(pk__in=queryset.values("pk"))
+        return queryset
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The operators' own log (the public schema): their logins, 2FA, and every change they made
+    in this admin, with the organizations concerned (each of which has it in its own log too)."""
+
+    list_display = ["created_at", "label", "actor_email", "tenant", "target", "ip"]
+    list_filter = [AuditGroupFilter, "created_at"]
+    search_fields = ["actor_email", "target", "tenant", "action"]
+    date_hierarchy = "created_at"
+    actions = ["export_csv"]
+    list_per_page = 50
+
+    @admin.display(description=_("ação"), ordering="action")
+    def label(self, obj):
+        return action_label(obj.action)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Exportar os selecionados (CSV)"))
+    def export_csv(self, request, queryset):
+        from django.http import StreamingHttpResponse
+
+        lines = audit_export_lines(
+            filters=AuditFilter(), actor=request.user, request=request, schema=connection.schema_name,
+            entries=queryset.order_by("-created_at", "-id"),
+        )
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="operator-audit.csv"'
+        return response

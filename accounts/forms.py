@@ -1,8 +1,10 @@
+from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.mail import EmailMultiAlternatives
 from django.template import loader
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 
 class TenantPasswordResetForm(PasswordResetForm):
@@ -22,3 +24,18 @@ class TenantPasswordResetForm(PasswordResetForm):
         if html:
             message.attach_alternative(html, "text/html")
         message.send()
+
+
+class CodeForm(forms.Form):
+    """A second-factor code: 6 digits from the app, or a recovery code (xxxx-xxxx-xxxx)."""
+
+    code = forms.CharField(
+        label=_("Código"), max_length=40, strip=True,
+        error_messages={"required": _("Digite o código."), "max_length": _("Código longo demais.")},
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        if any(not ch.isprintable() for ch in code) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in code):
+            raise forms.ValidationError(_("O código contém caracteres inválidos."))
+        return code

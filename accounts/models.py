@@ -12,6 +12,10 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.util import random_hex
+
+from accounts.fields import EncryptedTextField
 
 
 class UserManager(BaseUserManager):
@@ -135,6 +139,11 @@ class AuditEntry(models.Model):
     actor_label = models.CharField(_("origem"), max_length=200, blank=True)
     target = models.CharField(_("alvo"), max_length=254, blank=True)
     detail = models.JSONField(_("detalhes"), default=dict, blank=True)
+    # Where from (logins, 2FA, sessions, operator actions): the client's address and browser.
+    ip = models.GenericIPAddressField(_("IP"), null=True, blank=True)
+    user_agent = models.CharField(_("navegador"), max_length=300, blank=True)
+    # In the public schema (the operator's own log): the organization an action concerned.
+    tenant = models.CharField(_("organização"), max_length=100, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -143,3 +152,99 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.actor_email}"
+
+
+# --- two-factor authentication (accounts.twofactor) ------------------------------------
+
+
+def new_totp_key() -> str:
+    return random_hex(20)  # 160 bits, hex
+
+
+class TotpDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A person's authenticator app (TOTP, RFC 6238: 6 digits, 30 s), a django-otp device.
+
+    The shared secret is encrypted at rest (ORBIT_SECRETS_KEY). An unconfirmed device is an
+    enrolment in progress: it protects nothing until its first code is verified. Failed
+    codes slow the device down (django-otp's throttling: 1, 2, 4 … seconds)."""
+
+    key = EncryptedTextField(default=new_totp_key)
+    last_t = models.BigIntegerField(default=-1)  # the time step last accepted: a code works once
+    drift = models.SmallIntegerField(default=0)
+
+    STEP = 30
+    DIGITS = 6
+    TOLERANCE = 1
+
+    class Meta(Device.Meta):
+        verbose_name = _("autenticador (TOTP)")
+        verbose_name_plural = _("autenticadores (TOTP)")
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token) -> bool:
+        from binascii import unhexlify
+
+        from django_otp.oath import TOTP
+
+        allowed, _detail = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            totp = TOTP(unhexlify(self.key.encode()), self.STEP, 0, self.DIGITS, self.drift)
+            verified = totp.verify(token, self.TOLERANCE, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                self.drift = totp.drift
+        if verified:
+            self.throttle_reset(commit=False)
+            self.set_last_used_timestamp(commit=False)
+        else:
+            self.throttle_increment(commit=False)
+        self.save()
+        return verified
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code; only a salted SHA-256 of it is kept (shown once)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    salt = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("código de recuperação")
+        verbose_name_plural = _("códigos de recuperação")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'used' if self.used_at else 'unused'})"
+
+
+# --- sessions (accounts.usersessions) ----------------------------------------------------
+
+
+class UserSession(models.Model):
+    """A logged-in browser of a person, beside Django's session row (same key), in the
+    schema the session lives in: listed on the security page, revocable one by one."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        verbose_name = _("sessão")
+        verbose_name_plural = _("sessões")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.ip or '-'}"

@@ -4,30 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy as _
 
+from accounts.audit import ACTION_LABELS, AuditFilter, action_label, audit_entries
 from accounts.models import ApiToken, AuditEntry
 
 User = get_user_model()
 
-AUDIT_ACTION_LABELS = {
-    "support.enter": _("Acesso de suporte do parceiro"),
-    "user.invite": _("Pessoa convidada"),
-    "user.role": _("Papel alterado"),
-    "user.deactivate": _("Acesso desativado"),
-    "user.reactivate": _("Acesso reativado"),
-    "brand.update": _("Marca alterada"),
-    "brand.reset": _("Marca redefinida"),
-    "domain.add": _("Domínio adicionado"),
-    "domain.verify": _("Domínio verificado"),
-    "domain.remove": _("Domínio removido"),
-    "support.issue": _("Acesso de suporte emitido para um cliente"),
-    "client.create": _("Cliente criado"),
-    "client.suspend": _("Cliente suspenso"),
-    "client.activate": _("Cliente reativado"),
-    "api_token.create": _("Token de API criado"),
-    "api_token.revoke": _("Token de API revogado"),
-}
+AUDIT_ACTION_LABELS = ACTION_LABELS  # every action's label, both languages (accounts.audit)
 
 
 def user_list(*, include_inactive: bool = True) -> QuerySet:
@@ -52,9 +35,10 @@ def api_token_list(*, user) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
 
 
-def audit_list() -> QuerySet[AuditEntry]:
-    return AuditEntry.objects.all()
+def audit_list(*, filters: AuditFilter | None = None) -> QuerySet[AuditEntry]:
+    """The current schema's audit log, newest first (filters: accounts.audit.audit_filter_parse)."""
+    return audit_entries(filters=filters)
 
 
 def audit_action_label(action: str) -> str:
-    return str(AUDIT_ACTION_LABELS.get(action, action))
+    return action_label(action)

@@ -22,6 +22,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from accounts.audit import USER_AGENT_MAX, request_meta
 from accounts.models import ApiToken, AuditEntry
 from accounts.tokens import password_reset_token
 from orbit.lib.text import header_unsafe
@@ -53,15 +54,47 @@ SeatCheck = Callable[[], str | None]  # returns why no seat is free, or None
 
 
 def audit_record(
-    *, action: str, actor=None, actor_label: str = "", target: str = "", detail: dict | None = None
+    *,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    target: str = "",
+    detail: dict | None = None,
+    request=None,
+    ip: str | None = None,
+    user_agent: str = "",
+    tenant: str = "",
 ) -> AuditEntry:
-    """One entry in the current schema's audit log."""
+    """One entry in the current schema's audit log. `request` (or `ip` and `user_agent`)
+    says where from; `tenant`, in the public schema's log, which organization it concerned."""
     email = getattr(actor, "email", "") or ""
     if not actor_label and getattr(actor, "is_support", False):
         actor_label = actor.name
+    if request is not None:
+        meta = request_meta(request)
+        ip = ip or meta["ip"]
+        user_agent = user_agent or meta["user_agent"]
     return AuditEntry.objects.create(
-        action=action, actor_email=email, actor_label=actor_label[:200], target=(target or "")[:254], detail=detail or {}
+        action=action, actor_email=email[:254], actor_label=actor_label[:200], target=(target or "")[:254],
+        detail=detail or {}, ip=ip or None, user_agent=(user_agent or "")[:USER_AGENT_MAX], tenant=(tenant or "")[:100],
     )
+
+
+def audit_export_lines(*, filters, actor, request=None, schema: str, entries=None):
+    """Record the export, then return the CSV's lines (accounts.audit.csv_lines), produced
+    lazily inside `schema`: a streamed body is read after the view returned, when the
+    connection is no longer on the tenant's schema."""
+    from django_tenants.utils import schema_context
+
+    from accounts.audit import audit_entries, csv_lines
+
+    audit_record(action="audit.export", actor=actor, target=filters.query() or "*", request=request)
+
+    def lines():
+        with schema_context(schema):
+            yield from csv_lines(entries if entries is not None else audit_entries(filters=filters))
+
+    return lines()
 
 
 # --- e-mails -------------------------------------------------------------------------

@@ -1,13 +1,23 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from accounts import views
 from accounts.tokens import password_reset_token
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/verify/", views.login_verify, name="login_verify"),
+    path("login/setup/", views.login_setup, name="login_setup"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("security/", views.security, name="security"),
+    path("security/2fa/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path("security/2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path("security/2fa/recovery-codes/", views.recovery_codes_regenerate, name="recovery_codes"),
+    path("security/2fa/policy/", views.two_factor_policy, name="two_factor_policy"),
+    path("security/sessions/<int:session_id>/revoke/", views.session_revoke, name="session_revoke"),
+    path("security/sessions/revoke-others/", views.session_revoke_others, name="session_revoke_others"),
     path(
         "password-reset/",
         auth_views.PasswordResetView.as_view(

@@ -13,6 +13,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.fields import EncryptedTextField
+
 
 def new_public_key() -> str:
     return secrets.token_urlsafe(18)
@@ -55,7 +57,7 @@ class Inbox(models.Model):
     time_zone = models.CharField(_("fuso horário"), max_length=64, default="America/Sao_Paulo")
     # [{"name": "email", "label": "E-mail", "type": "email", "required": true}, ...]
     prechat_fields = models.JSONField(_("formulário pré-chat"), default=list, blank=True)
-    hmac_secret = models.CharField(max_length=64, default=new_hmac_secret, editable=False)
+    hmac_secret = EncryptedTextField(default=new_hmac_secret, editable=False)  # encrypted at rest (accounts.crypto)
     require_identity = models.BooleanField(_("exigir verificação de identidade"), default=False)
     # Who may take this inbox's chats: the team's members if set, else `agents`, else every agent.
     agents = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="chat_inboxes")

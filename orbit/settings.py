@@ -431,3 +431,33 @@ CELERY_BEAT_SCHEDULE |= {
     # per-tenant conversation retention (chat privacy settings), audited
     "chat-retention": {"task": "chat.tasks.retention_apply_all", "schedule": 3600.0 * 6},
 }
+
+# --- security: 2FA, audit, secrets at rest, sessions (issue 12, "Also build") -----------
+# Stored secrets (inbox HMAC secrets, TOTP seeds, any credential kept in a row) are encrypted
+# with ORBIT_SECRETS_KEY (a Fernet key: `python manage.py secrets generate-key`). To rotate:
+# set the new key, move the old one to ORBIT_SECRETS_OLD_KEYS (comma-separated: still read),
+# run `python manage.py secrets rotate`, then drop the old key. Without a key, development and
+# tests derive one from SECRET_KEY (accounts.crypto.development_key); production refuses.
+ORBIT_SECRETS_KEY = env("ORBIT_SECRETS_KEY", "") or ""
+ORBIT_SECRETS_OLD_KEYS = [k.strip() for k in (env("ORBIT_SECRETS_OLD_KEYS", "") or "").split(",") if k.strip()]
+ORBIT_SECRETS_KEY_REQUIRED = env("ORBIT_PRODUCTION", "") == "1"
+if ORBIT_SECRETS_KEY_REQUIRED and not ORBIT_SECRETS_KEY:
+    raise RuntimeError("ORBIT_SECRETS_KEY must be set when ORBIT_PRODUCTION=1 (python manage.py secrets generate-key)")
+# Two-factor authentication (accounts.twofactor): operators on the platform host always need it.
+# Only the test suite may turn that off (other apps' tests log operators in with a password
+# alone; tests/accounts turn it back on); production refuses.
+ORBIT_2FA_OPERATORS = env("ORBIT_2FA_OPERATORS", "0" if TESTING else "1") == "1"
+if ORBIT_SECRETS_KEY_REQUIRED and not ORBIT_2FA_OPERATORS:
+    raise RuntimeError("ORBIT_2FA_OPERATORS=0 is refused when ORBIT_PRODUCTION=1")
+ORBIT_2FA_ISSUER = env("ORBIT_2FA_ISSUER", "Orbit") or "Orbit"
+ORBIT_2FA_MAX_ATTEMPTS = 5  # wrong codes in one login before it starts over from the password
+ORBIT_2FA_PENDING_SECONDS = 300  # between the password and the code
+ORBIT_2FA_RECOVERY_CODES = 10
+SHARED_APPS.append("accounts.platform")  # public-schema tables only (2FA policies)
+INSTALLED_APPS.append("accounts.platform")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("accounts.middleware.UserLanguageMiddleware"), "accounts.middleware.AccountSecurityMiddleware"
+)
+# The second login step is limited per IP like the password step (billing.ratelimit).
+BILLING_LOGIN_PATHS = (*BILLING_LOGIN_PATHS, "/accounts/login/verify/", "/accounts/login/setup/", "/admin/login/verify/",
+                       "/admin/login/setup/")

@@ -2,9 +2,10 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.views import LogoutView
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
+
+from accounts import views as accounts_views
 
 admin.site.site_header = "Orbit · operação"
 admin.site.site_title = "Orbit"
@@ -14,7 +15,11 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     # Before the admin's own logout: settings.LOGOUT_REDIRECT_URL names the tenants' login page,
     # which this urlconf does not have. POST only, as Django's (a GET answers 405).
-    path("admin/logout/", LogoutView.as_view(next_page=reverse_lazy("admin:login")), name="platform_logout"),
+    path("admin/logout/", accounts_views.LogoutView.as_view(next_page=reverse_lazy("admin:login")), name="platform_logout"),
+    # The operator's login has two steps (password, then a TOTP code; enrolment the first time).
+    path("admin/login/", accounts_views.PlatformLoginView.as_view(), name="platform_login"),
+    path("admin/login/verify/", accounts_views.login_verify, name="platform_login_verify"),
+    path("admin/login/setup/", accounts_views.login_setup, name="platform_login_setup"),
     path("admin/", admin.site.urls),
 ]
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("domains/", views.domains, name="domains"),
     path("domains/<int:domain_id>/", views.domain_action, name="domain_action"),
     path("audit/", views.audit, name="audit"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke", views.token_revoke, name="token_revoke"),
 ]

@@ -10,14 +10,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors as people
 from accounts import services as accounts_services
+from accounts.audit import AuditFilterError, audit_filter_parse
+from accounts.audit import group_choices as audit_group_choices
 from accounts.models import ApiToken
+from accounts.services import audit_export_lines
 from billing.ratelimit import per_account, per_ip, person, throttle
 from branding.selectors import brand_for_edit, brand_inherited, effective_brand, may_hide_powered_by
 from branding.services import BrandRefused, brand_update
@@ -187,10 +190,36 @@ def domain_action(request, domain_id: int):
 
 @tenant_admin_required
 def audit(request):
-    page = _page(request, people.audit_list())
+    """The log, filtered (accounts.audit.audit_filter_parse); a bad filter is a 400 with its reason."""
+    try:
+        filters = audit_filter_parse(request.GET)
+    except AuditFilterError as refused:
+        context = {"page": None, "filters": None, "params": request.GET, "error": str(refused),
+                   "groups": audit_group_choices(), "section": "audit"}
+        return render(request, "tenants/settings/audit.html", context, status=400)
+    page = _page(request, people.audit_list(filters=filters))
     for entry in page.object_list:
         entry.label = people.audit_action_label(entry.action)
-    return render(request, "tenants/settings/audit.html", {"page": page, "section": "audit"})
+    context = {"page": page, "filters": filters, "params": request.GET, "groups": audit_group_choices(),
+               "section": "audit"}
+    return render(request, "tenants/settings/audit.html", context)
+
+
+@tenant_admin_required
+@require_GET
+def audit_export(request):
+    """The filtered log as CSV, streamed; the export itself is in the log."""
+    try:
+        filters = audit_filter_parse(request.GET)
+    except AuditFilterError as refused:
+        return HttpResponseBadRequest(str(refused), content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(
+        audit_export_lines(filters=filters, actor=request.user, request=request, schema=request.tenant.schema_name),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-{request.tenant.slug}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- personal API tokens (every person, their own) ----------------------------------------
