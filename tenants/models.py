@@ -157,3 +157,7 @@ class BulkImport(models.Model):
     @property
     def created_count(self) -> int:
         return sum(1 for r in self.results if r.get("ok"))
+
+
+# The operator dashboard's snapshot tables (issue 14) live beside the code that writes them.
+from tenants.dashboard.models import AcquisitionCost, ActivityDay, OrganizationDay, PlatformDay  # noqa: E402,F401
