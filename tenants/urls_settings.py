@@ -15,6 +15,7 @@ urlpatterns = [
     path("plan/change/", plan_views.plan_change, name="plan_change"),
     path("plan/cancel/", plan_views.plan_cancel, name="plan_cancel"),
     path("plan/resume/", plan_views.plan_resume, name="plan_resume"),
+    path("plan/payment-method/", plan_views.payment_method, name="plan_payment_method"),
     path("plan/invoices/<int:invoice_id>/", plan_views.invoice_detail, name="invoice"),
     path("plan/invoices/<int:invoice_id>/pdf/", plan_views.invoice_pdf, name="invoice_pdf"),
     path("domains/", views.domains, name="domains"),

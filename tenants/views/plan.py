@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from billing import documents, selectors, services
+from billing import stripe as online_payment
 from billing.models import Plan, Subscription
 from branding.selectors import effective_brand
+from tenants.selectors import organization_base_url
 from tenants.views.access import tenant_admin_required
 
 INVOICES_PER_PAGE = 12
@@ -51,8 +53,28 @@ def plan(request):
         "suspension_date": services.suspension_date(subscription),
         "may_change": _may_change(request),
         "is_partner": organization.kind == "partner",
+        "online_payment": online_payment.enabled(),
+        "stripe_return": request.GET.get("stripe", ""),
     }
     return render(request, "tenants/settings/plan.html", context)
+
+
+@require_POST
+@tenant_admin_required
+def payment_method(request):
+    """Off to Stripe: Checkout to save a card, or the Billing Portal to manage cards and
+    receipts; back to this page afterwards (its canonical address, not the request's)."""
+    if not _may_change(request):
+        raise Http404
+    from billing.stripe.sessions import checkout_session_url, portal_session_url
+
+    session = portal_session_url if request.POST.get("where") == "portal" else checkout_session_url
+    return_url = f"{organization_base_url(organization=request.tenant)}/settings/plan/"
+    try:
+        return redirect(session(organization=request.tenant, return_url=return_url))
+    except services.BillingError as refused:
+        messages.error(request, str(refused))
+        return redirect("tenant_settings:plan")
 
 
 @tenant_admin_required

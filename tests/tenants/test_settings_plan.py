@@ -142,3 +142,11 @@ def test_agents_and_anonymous_visitors_never_reach_billing(tenant, invoiced):
     assert host_client(host(tenant)).get("/settings/plan/").status_code == 302
     assert not Subscription.objects.get(organization_id=tenant.pk).cancel_at_period_end
     assert Decimal(invoiced.amount_due) == Decimal("497.00")
+
+
+def test_without_stripe_there_is_no_online_payment_button_and_the_endpoint_says_so(tenant):
+    owner = owner_of(tenant)
+    assert "Cadastrar cartão" not in owner.get("/settings/plan/").content.decode()
+    response = owner.post("/settings/plan/payment-method/", {"where": "checkout"}, follow=True)
+    assert "Pagamento online indisponível" in response.content.decode()
+    assert owner.get("/settings/plan/payment-method/").status_code == 405
