@@ -166,7 +166,7 @@ def provisioning_uri(*, device: TotpDevice, account: str, issuer: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The QR code of `uri` as inline SVG markup, made here (no image request, no CDN)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff",
+    return segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#111", light="#fff", omitsize=True,
                                                   title=_("Código QR para o aplicativo autenticador"))
 
 
