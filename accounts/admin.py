@@ -46,6 +46,22 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["email", "name"]
     ordering = ["email"]
     readonly_fields = ["last_login", "date_joined"]
+    actions = ["reset_two_factor"]
+
+    @admin.action(description=_("Redefinir a verificação em duas etapas"))
+    def reset_two_factor(self, request, queryset):
+        from accounts import twofactor
+        from accounts.services import UserRefused
+
+        done = 0
+        for operator in queryset:
+            try:
+                twofactor.two_factor_reset(user_id=operator.pk, actor=request.user, request=request)
+                done += 1
+            except UserRefused as refused:
+                self.message_user(request, f"{operator.email}: {refused}", level="error")
+        if done:
+            self.message_user(request, _("%(n)d operador(es): verificação redefinida.") % {"n": done})
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Dados pessoais"), {"fields": ["name", "language"]}),

@@ -292,6 +292,45 @@ def recovery_codes_regenerate(*, user, code: str, request=None) -> list[str]:
     return codes
 
 
+def people_with_two_factor():
+    """The tenant's people whose second factor is on (for an admin to reset a lost one)."""
+    from django.contrib.auth import get_user_model
+
+    people = get_user_model().objects.filter(totpdevice__confirmed=True).exclude(role="support")
+    return people.order_by("email").distinct()
+
+
+def two_factor_reset(*, user_id: int, actor, request=None):
+    """An owner or admin turns off someone else's second factor (a lost phone and lost codes),
+    and ends that person's sessions; where 2FA is required they enrol again at their next
+    login. The rules of every change to people apply (accounts.services._managed): never
+    oneself, never the owner, admins only by the owner. Raises User.DoesNotExist or
+    accounts.services.UserRefused; on the platform (operators), any other operator."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.models import Session
+
+    from accounts.models import UserSession
+    from accounts.services import UserRefused, _managed
+
+    User = get_user_model()
+    with transaction.atomic():
+        if connection.schema_name == "public":
+            person = User.objects.select_for_update().get(pk=user_id)
+            if person.pk == actor.pk:
+                raise UserRefused(_("Você não pode alterar o seu próprio acesso."))
+        else:
+            person = _managed(user_id, actor)
+        if not TotpDevice.objects.filter(user_id=person.pk).exists():
+            raise UserRefused(_("Esta pessoa não usa a verificação em duas etapas."))
+        TotpDevice.objects.filter(user_id=person.pk).delete()
+        RecoveryCode.objects.filter(user_id=person.pk).delete()
+        keys = list(UserSession.objects.filter(user_id=person.pk).values_list("session_key", flat=True))
+        Session.objects.filter(session_key__in=keys).delete()
+        UserSession.objects.filter(user_id=person.pk).delete()
+        audit_record(action="2fa.reset", actor=actor, target=person.email, request=request)
+    return person
+
+
 # --- the login's pending state (between the password and the code) ----------------------------------
 
 PENDING = "_orbit_2fa_pending"

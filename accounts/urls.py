@@ -16,6 +16,7 @@ urlpatterns = [
     path("security/2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("security/2fa/recovery-codes/", views.recovery_codes_regenerate, name="recovery_codes"),
     path("security/2fa/policy/", views.two_factor_policy, name="two_factor_policy"),
+    path("security/2fa/reset/<int:user_id>/", views.two_factor_reset, name="two_factor_reset"),
     path("security/sessions/<int:session_id>/revoke/", views.session_revoke, name="session_revoke"),
     path("security/sessions/revoke-others/", views.session_revoke_others, name="session_revoke_others"),
     path(

@@ -9,7 +9,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -27,7 +27,7 @@ from accounts import twofactor, usersessions
 from accounts.audit import USER_AGENT_MAX
 from accounts.forms import CodeForm
 from accounts.models import UserSession
-from accounts.services import audit_record
+from accounts.services import UserRefused, audit_record
 
 
 @login_required
@@ -257,6 +257,7 @@ def _security_page(request, *, form=None, status: int = 200, error: str = ""):
         "sessions": usersessions.session_list(user=user, current_key=request.session.session_key),
         "form": form or CodeForm(),
         "error": error,
+        "people_2fa": twofactor.people_with_two_factor().exclude(pk=user.pk) if user.is_tenant_admin else [],
     }
     return render(request, "accounts/security.html", context, status=status)
 
@@ -354,4 +355,20 @@ def session_revoke_others(request):
     ended = usersessions.session_revoke_others(user=request.user, current_key=request.session.session_key,
                                                request=request)
     messages.success(request, _("Você saiu de %(n)d outra(s) sessão(ões).") % {"n": ended})
+    return redirect("accounts:security")
+
+
+@person_required
+@require_POST
+def two_factor_reset(request, user_id: int):
+    """An owner or admin resets another person's second factor."""
+    if not request.user.is_tenant_admin:
+        raise Http404
+    try:
+        person = twofactor.two_factor_reset(user_id=user_id, actor=request.user, request=request)
+    except UserRefused as refused:
+        return _security_page(request, error=str(refused), status=400)
+    except get_user_model().DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("Verificação em duas etapas de %(email)s redefinida.") % {"email": person.email})
     return redirect("accounts:security")

@@ -362,3 +362,45 @@ def test_wrong_operator_password_is_in_the_operators_log(operator):
     connection.set_schema_to_public()
     entry = AuditEntry.objects.get(action="login.failure")
     assert entry.target == operator.email and entry.ip == "127.0.0.1"
+
+
+# --- a lost phone ------------------------------------------------------------------------------
+
+
+def test_an_owner_resets_a_persons_lost_second_factor(owner_client, tenant, other_tenant):
+    with _t(tenant):
+        UserFactory(email="perdeu@alpha.example.com")
+    agent = person(tenant, "perdeu@alpha.example.com")
+    agent_client = host_client(_host(tenant))
+    _login(agent_client, agent.email)
+    enrol(agent_client, agent)
+    page = owner_client.get("/accounts/security/").content.decode()
+    assert "perdeu@alpha.example.com" in page
+
+    response = owner_client.post(f"/accounts/security/2fa/reset/{agent.pk}/")
+    assert response.status_code == 302
+    with _t(tenant):
+        assert not TotpDevice.objects.filter(user=agent).exists() and not RecoveryCode.objects.filter(user=agent).exists()
+        assert AuditEntry.objects.get(action="2fa.reset").target == agent.email
+    assert agent_client.get("/").status_code == 302  # their sessions ended
+    assert _login(host_client(_host(tenant)), agent.email)["Location"] == "/"  # nothing required here
+
+
+def test_reset_refusals(owner_client, tenant, other_tenant):
+    owner = _owner(tenant)
+    enrol(owner_client, owner)
+    # not oneself, and an agent may not reset anyone
+    assert owner_client.post(f"/accounts/security/2fa/reset/{owner.pk}/").status_code == 400
+    with _t(tenant):
+        UserFactory(email="ag2@alpha.example.com")
+    agent = host_client(_host(tenant))
+    _login(agent, "ag2@alpha.example.com")
+    assert agent.post(f"/accounts/security/2fa/reset/{owner.pk}/").status_code == 404
+    with _t(tenant):
+        assert TotpDevice.objects.filter(user=owner, confirmed=True).exists()
+    # another tenant's owner cannot reach this person (the id means someone else, or nobody, there)
+    beta = host_client(_host(other_tenant))
+    _login(beta, owner_email(other_tenant.slug))
+    assert beta.post(f"/accounts/security/2fa/reset/{owner.pk}/").status_code in (400, 404)
+    with _t(tenant):
+        assert TotpDevice.objects.filter(user=owner, confirmed=True).exists()
