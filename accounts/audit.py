@@ -109,6 +109,13 @@ ACTION_LABELS = {
     "client.suspend": gettext_lazy("Cliente suspenso"),
     "client.activate": gettext_lazy("Cliente reativado"),
     "org.create": gettext_lazy("Organização criada"),
+    "tenants.suspend": gettext_lazy("Organização suspensa pelo operador"),
+    "tenants.reactivate": gettext_lazy("Organização reativada pelo operador"),
+    "tenant.data_export": gettext_lazy("Dados da conta exportados"),
+    "contact.exported": gettext_lazy("Dados de um contato exportados (LGPD)"),
+    "contact.erased": gettext_lazy("Dados de um contato apagados (LGPD)"),
+    "privacy.retention_set": gettext_lazy("Prazo de retenção das conversas alterado"),
+    "privacy.retention_applied": gettext_lazy("Conversas antigas apagadas pela retenção"),
     "tenant.restored": gettext_lazy("Conta restaurada de um backup"),
     # chat settings
     "chat.inbox.create": gettext_lazy("Caixa de entrada criada"),
@@ -134,6 +141,9 @@ ACTION_LABELS = {
     "billing.plan.downgrade": gettext_lazy("Plano reduzido"),
     "billing.plan.change": gettext_lazy("Plano alterado"),
     "billing.plan.interval": gettext_lazy("Periodicidade do plano alterada"),
+    "billing.plan.cycle": gettext_lazy("Periodicidade do plano alterada"),
+    "billing.plan.same": gettext_lazy("Plano mantido"),
+    "billing.plan.cancel_scheduled": gettext_lazy("Mudança de plano agendada cancelada"),
     "billing.adjustment": gettext_lazy("Ajuste de cobrança"),
     "billing.subscription.cancel": gettext_lazy("Assinatura cancelada"),
     "billing.subscription.resume": gettext_lazy("Assinatura retomada"),
@@ -152,10 +162,17 @@ ACTION_GROUPS = {
     "access": (gettext_lazy("Entradas e sessões"), ("login.", "logout", "session.")),
     "2fa": (gettext_lazy("Verificação em duas etapas"), ("2fa.",)),
     "people": (gettext_lazy("Pessoas e tokens"), ("user.", "api_token.", "support.")),
-    "settings": (gettext_lazy("Configurações"), ("brand.", "domain.", "chat.", "client.", "org.", "tenant.")),
+    "settings": (gettext_lazy("Configurações"), ("brand.", "domain.", "chat.", "client.", "org.", "tenant.",
+                                                  "tenants.",
+                                                  "privacy.")),
     "billing": (gettext_lazy("Cobrança"), ("billing.",)),
     "operator": (gettext_lazy("Operador da plataforma"), ("admin.",)),
-    "exports": (gettext_lazy("Exportações"), ("audit.export", "export.")),
+    "exports": (gettext_lazy("Exportações"), ("audit.export", "export.", "tenant.data_export", "contact.exported")),
+    "deletions": (gettext_lazy("Exclusões"), (
+        "admin.delete", "contact.erased", "privacy.retention_applied", "domain.remove", "chat.inbox.delete",
+        "chat.team.delete", "chat.label.delete", "chat.canned_response.delete", "api_token.revoke", "user.deactivate",
+        "session.revoke", "2fa.disable", "2fa.reset",
+    )),
 }
 
 
