@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
@@ -80,7 +81,7 @@ def admin_action_snapshot(request, view_func, view_kwargs) -> AdminAction | None
     if ids:
         try:
             objects = list(model_admin.get_queryset(request).filter(pk__in=[i for i in ids if i]))
-        except (ValueError, TypeError):  # a malformed id: the admin refuses it itself
+        except (ValueError, TypeError, ValidationError):  # a malformed id: the admin refuses it itself
             objects = []
     return AdminAction(
         action=action, model=f"{opts.app_label}.{opts.model_name}", name=name,

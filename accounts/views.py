@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from accounts import twofactor, usersessions
@@ -142,6 +143,7 @@ def _start_over(request, message: str):
     return redirect(_login_url(request))
 
 
+@sensitive_post_parameters("code")
 @never_cache
 @csrf_protect
 def login_verify(request):
@@ -173,6 +175,7 @@ def login_verify(request):
                   status=status)
 
 
+@sensitive_post_parameters("code")
 @never_cache
 @csrf_protect
 def login_setup(request):
