@@ -404,3 +404,12 @@ def session_requirement(request, *, user, organization) -> bool:
         required = two_factor_required(user=user, organization=organization) or two_factor_enabled(user)
         request.session[REQUIREMENT] = [now, required]
     return required
+
+
+def session_admits(*, session, user, organization) -> bool:
+    """May this session (a SessionStore or request.session) act as `user` without passing
+    through HTTP first? False when it has not passed the second factor and one is needed
+    (the websocket handshake, which no middleware sees, asks this)."""
+    if not getattr(user, "is_authenticated", False) or session.get(VERIFIED):
+        return True
+    return not (two_factor_required(user=user, organization=organization) or two_factor_enabled(user))

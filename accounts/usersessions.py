@@ -114,3 +114,11 @@ def session_revoke_others(*, user, current_key: str | None, request=None) -> int
     rows.delete()
     audit_record(action="session.revoke_all", actor=user, target=user.email, detail={"sessions": ended}, request=request)
     return ended
+
+
+def session_alive(*, session_key: str | None) -> bool:
+    """Is this session still live in the current schema? For sockets authenticated by a
+    session cookie: a revoked or logged-out session should close them (chat's heartbeat)."""
+    if not session_key:
+        return False
+    return Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now()).exists()

@@ -95,3 +95,27 @@ def test_user_agents_read_as_devices():
     assert describe_user_agent("") == "Navegador desconhecido"
     assert describe_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) ... Edg/131.0") == "Edge · Windows"
     assert describe_user_agent("curl/8.5.0") == "curl"
+
+
+def test_socket_helpers_see_revoked_and_unverified_sessions(db, tenant):
+    """What the websocket handshake and heartbeat ask (no middleware runs there)."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    from accounts import twofactor, usersessions
+    from accounts.platform.models import TwoFactorPolicy
+    from tests.accounts.twofa import person
+
+    client = _browser(tenant, CHROME)
+    key = client.cookies["sessionid"].value
+    owner = person(tenant, owner_email(tenant.slug))
+    with schema_context(tenant.schema_name):
+        store = import_module(settings.SESSION_ENGINE).SessionStore(key)
+        assert usersessions.session_alive(session_key=key)
+        assert twofactor.session_admits(session=store, user=owner, organization=tenant)
+        TwoFactorPolicy.objects.create(organization=tenant, require_all=True)
+        assert not twofactor.session_admits(session=store, user=owner, organization=tenant)
+    client.post("/accounts/logout/")
+    with schema_context(tenant.schema_name):
+        assert not usersessions.session_alive(session_key=key)
