@@ -461,3 +461,12 @@ MIDDLEWARE.insert(
 # The second login step is limited per IP like the password step (billing.ratelimit).
 BILLING_LOGIN_PATHS = (*BILLING_LOGIN_PATHS, "/accounts/login/verify/", "/accounts/login/setup/", "/admin/login/verify/",
                        "/admin/login/setup/")
+
+# --- operator dashboard (issue 14) --------------------------------------------------------
+# Daily snapshots in the public schema (tenants.dashboard): the admin index reads only these.
+# Agents' and visitors' activity is gathered per process and written this often (seconds;
+# negative: only when the snapshot refresh asks, as in the test suite).
+ORBIT_DASHBOARD_ACTIVITY_FLUSH_SECONDS = float(env("ORBIT_DASHBOARD_ACTIVITY_FLUSH_SECONDS", "-1" if TESTING else "10"))
+CELERY_BEAT_SCHEDULE |= {
+    "tenants-dashboard-snapshots": {"task": "tenants.tasks.dashboard_snapshots_refresh", "schedule": 900.0},
+}

@@ -3,13 +3,14 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, reverse_lazy
+from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
 
 from accounts import views as accounts_views
 
-admin.site.site_header = "Orbit · operação"
+admin.site.site_header = gettext_lazy("Orbit · operação")
 admin.site.site_title = "Orbit"
-admin.site.index_title = "Painel do operador"
+admin.site.index_title = gettext_lazy("Painel do operador")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

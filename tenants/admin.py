@@ -9,20 +9,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import password_validation
 from django.db.models import Count, OuterRef, Subquery
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from orbit.lib.admin import ReadOnlyAdminMixin
+from tenants.dashboard.services import ActionRefused, operator_reactivate, operator_suspend
 from tenants.models import Domain, Organization, PoolSchema
 from tenants.services import (
     PARENT_KINDS,
     ProvisioningError,
-    organization_activate,
     organization_create,
     organization_delete,
-    organization_suspend,
     organization_update,
 )
 
@@ -158,6 +158,7 @@ class DomainInline(ReadOnlyAdminMixin, admin.TabularInline):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = [
         "name",
+        "overview_link",
         "slug",
         "kind",
         "status",
@@ -173,6 +174,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     ordering = ["name"]
     actions = ["suspend_selected", "activate_selected"]
     inlines = [DomainInline]
+    change_form_template = "admin/tenants/organization/change_form.html"
     form = OrganizationChangeForm
     add_form = OrganizationCreationForm
     readonly_fields = ["slug", "schema_name", "children_links", "created_at", "status_changed_at"]
@@ -194,6 +196,26 @@ class OrganizationAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .annotate(children_total=Count("children", distinct=True), primary_domain_name=Subquery(primary))
         )
+
+    # the per-tenant page and its actions (tenants.admin_dashboard)
+
+    def get_urls(self):
+
+        return [
+            path("<path:object_id>/overview/",
+                 admin_dashboard.operator_view(self, lambda request, object_id:
+                                               admin_dashboard.overview_view(self, request, object_id)),
+                 name="tenants_organization_overview"),
+            path("<path:object_id>/act/<slug:action>/",
+                 admin_dashboard.operator_view(self, lambda request, object_id, action:
+                                               admin_dashboard.action_view(self, request, object_id, action)),
+                 name="tenants_organization_act"),
+        ] + super().get_urls()
+
+    @admin.display(description=_("painel"))
+    def overview_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:tenants_organization_overview", args=[obj.pk]),
+                           _("abrir"))
 
     # forms: the add form creates through the service; the change form updates through one
 
@@ -275,27 +297,44 @@ class OrganizationAdmin(admin.ModelAdmin):
             ),
         )
 
-    # actions: one service call per organization
+    # actions: a confirmation page stating the consequence, then one audited service call per organization
 
-    @staticmethod
-    def _each(queryset, service) -> int:
+    def _confirm_each(self, request, queryset, *, action: str, title, consequence, service, done_message):
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(request, "admin/tenants/organization/confirm_bulk.html", {
+                **self.admin_site.each_context(request), "title": title, "consequence": consequence,
+                "objects": list(queryset), "action": action, "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            })
         count = 0
         for organization in queryset:
-            service(organization=organization)
-            count += 1
-        return count
+            try:
+                service(organization=organization, actor=request.user)
+            except ActionRefused as refused:
+                self.message_user(request, f"{organization.name}: {refused}", messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, done_message(count) % {"count": count}, messages.SUCCESS)
+        return None
 
     @admin.action(description=_("Suspender selecionadas"), permissions=["change"])
     def suspend_selected(self, request, queryset):
-        count = self._each(queryset, organization_suspend)
-        message = ngettext("%(count)d organização suspensa.", "%(count)d organizações suspensas.", count)
-        self.message_user(request, message % {"count": count}, messages.SUCCESS)
+        return self._confirm_each(
+            request, queryset, action="suspend_selected", title=_("Suspender selecionadas"),
+            consequence=_("As páginas, a API e o widget de cada organização escolhida passam a responder “conta "
+                          "suspensa”; os dados, a assinatura e as faturas ficam. Só um operador reativa."),
+            service=operator_suspend,
+            done_message=lambda n: ngettext("%(count)d organização suspensa.", "%(count)d organizações suspensas.", n))
 
     @admin.action(description=_("Ativar selecionadas"), permissions=["change"])
     def activate_selected(self, request, queryset):
-        count = self._each(queryset, organization_activate)
-        message = ngettext("%(count)d organização ativada.", "%(count)d organizações ativadas.", count)
-        self.message_user(request, message % {"count": count}, messages.SUCCESS)
+        return self._confirm_each(
+            request, queryset, action="activate_selected", title=_("Ativar selecionadas"),
+            consequence=_("Cada organização escolhida volta a funcionar na hora, na situação que a assinatura dela "
+                          "indica. Uma assinatura suspensa pela cobrança só volta com o pagamento."),
+            service=operator_reactivate,
+            done_message=lambda n: ngettext("%(count)d organização ativada.", "%(count)d organizações ativadas.", n))
 
 
 @admin.register(PoolSchema)
@@ -309,3 +348,7 @@ class PoolSchemaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("migrações"), ordering="migration_fingerprint")
     def migration_fingerprint_short(self, obj):
         return obj.migration_fingerprint[:12]
+
+
+# The dashboard's tables, its exports and the per-tenant actions (issue 14).
+from tenants import admin_dashboard  # noqa: E402,F401

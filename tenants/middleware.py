@@ -11,14 +11,14 @@ from billing.selectors import suspended_for_payment
 from orbit.lib.context import current_schema
 from tenants.routing import is_platform_host, resolve_host
 
-# Brand assets (logo, favicon, CSS) stay served for a suspended tenant: its suspended page uses them.
+# Brand assets (logo, favicon, CSS) and static files stay served for a suspended tenant: its suspended page uses them.
 BRAND_ASSETS_PATH = "/brand/"
 # A tenant suspended for non-payment keeps the way to pay: log in, the plan page, its invoices.
 PAYMENT_PATHS = ("/accounts/login/", "/accounts/logout/", "/settings/plan/", "/i18n/", "/static/")
 
 
 def _may_pass_suspension(request, organization) -> bool:
-    if request.path.startswith(BRAND_ASSETS_PATH):
+    if request.path.startswith((BRAND_ASSETS_PATH, settings.STATIC_URL)):  # the suspended page's own styles
         return True
     return (organization.status == organization.Status.SUSPENDED and request.path.startswith(PAYMENT_PATHS)
             and suspended_for_payment(organization=organization))

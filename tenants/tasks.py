@@ -42,3 +42,12 @@ def backups_daily() -> dict:
             failed += 1
             logging.getLogger("tenants.tasks").exception("scheduled backup of %s failed", organization.slug)
     return {"made": made, "failed": failed}
+
+
+@shared_task(name="tenants.tasks.dashboard_snapshots_refresh")
+def dashboard_snapshots_refresh() -> dict:
+    """Beat (every 15 minutes): the operator dashboard's daily snapshots — today's state and
+    usage, yesterday's usage, and any day late ledger rows belong to (tenants.dashboard.snapshots)."""
+    from tenants.dashboard.snapshots import snapshots_refresh
+
+    return snapshots_refresh()

@@ -33,6 +33,7 @@ from chat.realtime import events, groups
 from chat.services import usage
 from orbit.lib import adb
 from orbit.lib.text import unstorable
+from tenants.dashboard.activity import activity_record
 
 MAX_BODY = 5000
 # A visitor writing after this long quiet is announced to the tenant's agents (not only to
@@ -176,6 +177,7 @@ def _draft(*, sender, sender_type: str | None, body, client_id, is_private: bool
         raise MessageError("forbidden", "Visitors cannot write private notes.")
     body = validate_body(body, has_attachments=has_attachments)
     now = timezone.now()
+    activity_record(organization=organization or usage.organization(), kind=kind, user=user, contact_id=contact_id, now=now)  # operator's active users (no I/O)
     return _Draft(kind=kind, user=user, contact_id=contact_id, body=body, is_private=is_private,
                   client_id=parse_client_id(client_id), now=now, meter=usage.message_meter(now=now, org=organization))
 

@@ -238,9 +238,15 @@ def test_suspend_and_activate_actions_go_through_the_service(live_operator, tena
     tenant_host_client = host_client(_host(tenant))
     assert tenant_host_client.get("/accounts/login/").status_code == 200  # cached as active
 
+    # first a page that says what will happen; nothing happened yet
+    asked = live_operator.post(CHANGELIST, {"action": "suspend_selected", "_selected_action": [tenant.pk, other_tenant.pk]})
+    assert asked.status_code == 200 and "O que vai acontecer" in asked.content.decode()
+    tenant.refresh_from_db()
+    assert tenant.status == Organization.Status.ACTIVE
+
     response = live_operator.post(
         CHANGELIST,
-        {"action": "suspend_selected", "_selected_action": [tenant.pk, other_tenant.pk]},
+        {"action": "suspend_selected", "_selected_action": [tenant.pk, other_tenant.pk], "confirmed": "yes"},
         follow=True,
     )
     assert response.status_code == 200
@@ -253,7 +259,7 @@ def test_suspend_and_activate_actions_go_through_the_service(live_operator, tena
     assert "suspensa" in blocked.content.decode()
 
     response = live_operator.post(
-        CHANGELIST, {"action": "activate_selected", "_selected_action": [tenant.pk]}, follow=True
+        CHANGELIST, {"action": "activate_selected", "_selected_action": [tenant.pk], "confirmed": "yes"}, follow=True
     )
     assert "1 organização ativada." in [str(m) for m in response.context["messages"]]
     assert tenant_host_client.get("/accounts/login/").status_code == 200

@@ -1,4 +1,5 @@
-"""python manage.py stats --tenant SLUG --period last-month|this-month|YYYY-MM [--format table|json]"""
+"""python manage.py stats --tenant SLUG --period last-month|this-month|YYYY-MM [--format table|json]
+   python manage.py stats --platform [--period this-month|last-month|last-12-months]   (JSON; billing.platform_report)"""
 
 from __future__ import annotations
 
@@ -6,18 +7,27 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing import periods, selectors
+from billing import periods, platform_report, selectors
 
 
 class Command(BaseCommand):
     help = "Usage against limits of one organization in a period (meters; the open period live)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--tenant", required=True, help="organization slug")
+        parser.add_argument("--tenant", help="organization slug")
+        parser.add_argument("--platform", action="store_true",
+                            help="the operator dashboard's platform figures as JSON (this-month, last-month, last-12-months)")
         parser.add_argument("--period", default="this-month", help="this-month, last-month or YYYY-MM")
         parser.add_argument("--format", default="table", choices=["table", "json"])
 
-    def handle(self, *args, tenant: str, period: str, format: str, **options):
+    def handle(self, *args, tenant: str, period: str, format: str, platform: bool = False, **options):
+        if platform:
+            if period not in ("this-month", "last-month", "last-12-months"):
+                raise CommandError(f"invalid period {period!r} for --platform: use this-month, last-month or last-12-months")
+            self.stdout.write(json.dumps(platform_report.platform_report(period=period), indent=2))
+            return
+        if not tenant:
+            raise CommandError("--tenant SLUG (or --platform) is required")
         try:
             period_date = periods.parse(period)
         except periods.PeriodError as exc:
