@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from django.utils import formats
-from django.utils.html import format_html, format_html_join
+from django.utils.dates import MONTHS_3
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH = 720
@@ -20,6 +21,7 @@ HEIGHT = 180
 LEFT = 8
 TOP = 18
 BOTTOM = 22
+MAX_POINTS = 62  # a longer series is drawn one point per week (its last day)
 
 
 def n(value: float) -> str:
@@ -30,6 +32,26 @@ def n(value: float) -> str:
 
 def short_day(day: dt.date) -> str:
     return formats.date_format(day, "j M")
+
+
+def _day_labels(days: Sequence[dt.date]) -> list[str]:
+    """"5 jan" / "5 Jan" for each day, the month names translated once per chart."""
+    months = {m: str(MONTHS_3[m]).capitalize() if not _pt() else str(MONTHS_3[m]) for m in range(1, 13)}
+    return [f"{d.day} {months[d.month]}" for d in days]
+
+
+def _pt() -> bool:
+    from django.utils.translation import get_language
+
+    return (get_language() or "pt-br").lower().startswith("pt")
+
+
+def weekly(series: Sequence[tuple[dt.date, object]]) -> list[tuple[dt.date, object]]:
+    """At most MAX_POINTS points: beyond that, each week's last day."""
+    if len(series) <= MAX_POINTS:
+        return list(series)
+    picked = series[::-7][::-1]
+    return list(picked)
 
 
 def _frame(title: str, body: SafeString, *, css: str) -> SafeString:
@@ -66,19 +88,21 @@ def bars(series: Sequence[tuple[dt.date, int | Decimal]], *, title: str, label: 
     width = max(1.0, step * 0.72)
     base = HEIGHT - BOTTOM
     usable = base - TOP
-    rects = format_html_join(
-        "", '<rect x="{}" y="{}" width="{}" height="{}" data-day="{}" data-value="{}"><title>{}: {}</title></rect>',
-        ((n(LEFT + step * i + (step - width) / 2), n(base - usable * float(v) / peak), n(width),
-          n(usable * float(v) / peak), d.isoformat(), str(v), short_day(d), label(v))
-         for i, (d, v) in enumerate(series)),
-    )
+    names = _day_labels(days)
+    rects = "".join(
+        f'<rect x="{n(LEFT + step * i + (step - width) / 2)}" y="{n(base - usable * float(v) / peak)}" '
+        f'width="{n(width)}" height="{n(usable * float(v) / peak)}" data-day="{d.isoformat()}" '
+        f'data-value="{escape(str(v))}"><title>{escape(names[i])}: {escape(label(v))}</title></rect>'
+        for i, (d, v) in enumerate(series))
     top = label(max((v for _d, v in series), default=0))
     return _frame(title, mark_safe(_axis(top, days) + rects), css=css)
 
 
 def line(series: Sequence[tuple[dt.date, int | Decimal]], *, title: str, label: Callable[[object], str],
          css: str = "line") -> SafeString:
-    """A line through the days' values, with a dot (and its tooltip) per day."""
+    """A line through the days' values, with a dot (and its tooltip) per day (per week for a
+    long series)."""
+    series = weekly(series)
     days = [d for d, _v in series]
     values = [float(v) for _d, v in series]
     peak = max(values, default=0.0) or 1.0
@@ -87,10 +111,11 @@ def line(series: Sequence[tuple[dt.date, int | Decimal]], *, title: str, label: 
     usable = base - TOP
     points = [(LEFT + step * i + step / 2, base - usable * v / peak) for i, v in enumerate(values)]
     path = " ".join(f"{n(x)},{n(y)}" for x, y in points)
-    dots = format_html_join(
-        "", '<circle cx="{}" cy="{}" r="3" data-day="{}" data-value="{}"><title>{}: {}</title></circle>',
-        ((n(x), n(y), d.isoformat(), str(v), short_day(d), label(v)) for (x, y), (d, v) in zip(points, series, strict=True)),
-    )
+    names = _day_labels(days)
+    dots = "".join(
+        f'<circle cx="{n(x)}" cy="{n(y)}" r="3" data-day="{d.isoformat()}" data-value="{escape(str(v))}">'
+        f'<title>{escape(names[i])}: {escape(label(v))}</title></circle>'
+        for i, ((x, y), (d, v)) in enumerate(zip(points, series, strict=True)))
     body = format_html('<polyline points="{}" fill="none"/>', path) if len(points) > 1 else mark_safe("")
     top = label(max((v for _d, v in series), default=0))
     return _frame(title, mark_safe(_axis(top, days) + body + dots), css=css)
