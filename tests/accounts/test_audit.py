@@ -69,6 +69,8 @@ def test_the_page_filters_and_shows_labels_in_both_languages(owner_client, tenan
         audit_record(action="user.invite", target="zoe@acme.com.br")
     page = owner_client.get("/settings/audit/", {"group": "access"}).content.decode()
     assert "Entrada na conta" in page and "Domínio adicionado" not in page and "login.success" not in page.replace('title="login.success"', "")
+    page = owner_client.get("/settings/audit/", {"group": "billing"}).content.decode()
+    assert "Nenhum registro com estes filtros." in page and "Exportar CSV" in page
     page = owner_client.get("/settings/audit/", {"q": "chat.acme"}).content.decode()
     assert "Domínio adicionado" in page and "Pessoa convidada" not in page
     assert owner_client.get("/settings/audit/", {"actor": owner_email(tenant.slug)}).status_code == 200

@@ -92,7 +92,12 @@ def test_revoke_needs_a_post_and_a_login(db, tenant):
 
 
 def test_user_agents_read_as_devices():
-    assert describe_user_agent("") == "Navegador desconhecido"
+    from django.utils import translation
+
+    with translation.override("pt-br"):
+        assert describe_user_agent("") == "Navegador desconhecido"
+    with translation.override("en"):
+        assert describe_user_agent("") == "Unknown browser"
     assert describe_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) ... Edg/131.0") == "Edge · Windows"
     assert describe_user_agent("curl/8.5.0") == "curl"
 
