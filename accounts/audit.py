@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -64,6 +65,22 @@ def user_agent(request) -> str:
     raw = request.META.get("HTTP_USER_AGENT") or ""
     # No control characters (NUL, CR/LF) in what admins read and export.
     return "".join(ch for ch in raw if ch.isprintable())[:USER_AGENT_MAX]
+
+
+def describe_user_agent(ua: str) -> str:
+    """"Chrome · Linux" out of a User-Agent, or a plain "unknown browser"."""
+    if not ua:
+        return _("Navegador desconhecido")
+    browser = next((name for pattern, name in (
+        (r"Edg/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/", "Firefox"), (r"Chrom(e|ium)/", "Chrome"),
+        (r"Version/[\d.]+.*Safari/", "Safari"), (r"curl/", "curl"), (r"python", "Python"),
+    ) if re.search(pattern, ua)), "")
+    system = next((name for pattern, name in (
+        (r"iPhone|iPad", "iOS"), (r"Android", "Android"), (r"Windows", "Windows"), (r"Mac OS X|Macintosh", "macOS"),
+        (r"CrOS", "ChromeOS"), (r"Linux", "Linux"),
+    ) if re.search(pattern, ua)), "")
+    label = " · ".join(part for part in (browser, system) if part)
+    return label or ua[:60]
 
 
 def request_meta(request) -> dict:

@@ -153,6 +153,13 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.actor_email}"
 
+    @property
+    def device(self) -> str:
+        """The browser, in a few words ("Chrome · Linux"); "" when none was recorded."""
+        from accounts.audit import describe_user_agent
+
+        return describe_user_agent(self.user_agent) if self.user_agent else ""
+
 
 # --- two-factor authentication (accounts.twofactor) ------------------------------------
 

@@ -8,7 +8,6 @@ never listed. A session of tenant A has no row (and no session) in tenant B."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -16,9 +15,8 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from accounts.audit import client_ip, user_agent
+from accounts.audit import client_ip, describe_user_agent, user_agent
 from accounts.models import UserSession
 from accounts.services import audit_record
 
@@ -57,22 +55,6 @@ class SessionView:
     last_seen_at: object
     created_at: object
     current: bool
-
-
-def describe_user_agent(ua: str) -> str:
-    """"Chrome · Linux" out of a User-Agent, or a plain "unknown browser"."""
-    if not ua:
-        return _("Navegador desconhecido")
-    browser = next((name for pattern, name in (
-        (r"Edg/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/", "Firefox"), (r"Chrom(e|ium)/", "Chrome"),
-        (r"Version/[\d.]+.*Safari/", "Safari"), (r"curl/", "curl"), (r"python", "Python"),
-    ) if re.search(pattern, ua)), "")
-    system = next((name for pattern, name in (
-        (r"iPhone|iPad", "iOS"), (r"Android", "Android"), (r"Windows", "Windows"), (r"Mac OS X|Macintosh", "macOS"),
-        (r"CrOS", "ChromeOS"), (r"Linux", "Linux"),
-    ) if re.search(pattern, ua)), "")
-    label = " · ".join(part for part in (browser, system) if part)
-    return label or ua[:60]
 
 
 def session_list(*, user, current_key: str | None) -> list[SessionView]:

@@ -111,3 +111,28 @@ def test_an_operator_enrols_on_first_login_to_the_admin(device, url, settings): 
     page.click("a.button")
     page.wait_for_url(url("localhost", "/admin/"))
     assert page.locator("#site-name, #header").count() >= 1
+
+
+AUDIT_WORDS = {"pt-BR": ("Auditoria", "Entrada na conta", "Filtrar", "Exportar CSV"),
+               "en": ("Audit log", "Login", "Filter", "Export CSV")}
+
+
+@pytest.mark.parametrize("locale", ["pt-BR", "en"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_owner_reads_filters_and_exports_the_audit_log(device, url, tenant, size, locale):  # noqa: F811
+    title, login_label, filter_label, export_label = AUDIT_WORDS[locale]
+    page = device(size, locale)
+    login(page, url, owner_email(tenant.slug))
+    page.goto(url("alpha.localhost", "/settings/audit/"))
+    page.wait_for_selector(f"h1 >> text={title}")
+    assert login_label in page.inner_text("table.audit")
+    assert "login.success" not in page.inner_text("table.audit")
+    page.select_option("#f-group", "access")
+    page.click(f"button >> text={filter_label}")
+    page.wait_for_url("**group=access**")
+    screenshot(page, f"audit-{size}-{locale}")
+    assert_fits(page, "the audit page")
+    with page.expect_download() as download:
+        page.click(f"text={export_label}")
+    body = open(download.value.path(), encoding="utf-8-sig").read()
+    assert "login.success" in body and "127.0.0.1" in body
