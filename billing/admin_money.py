@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 
 from billing import documents, periods, pricing, services
 from billing.models import Adjustment, BillingNotice, CreditEntry, Invoice, InvoiceLine, PartnerPricing, Subscription
-from orbit.lib.admin import ReadOnlyAdminMixin
+from orbit.lib.admin import ReadOnlyAdminMixin, titled_filter
 
 
 def _confirm(modeladmin, request, queryset, *, action: str, title: str, consequence: str, run) -> TemplateResponse | None:
@@ -204,8 +204,16 @@ class CreditGrantForm(forms.ModelForm):
 @admin.register(CreditEntry)
 class CreditEntryAdmin(admin.ModelAdmin):
     form = CreditGrantForm
-    list_display = ["organization", "kind", "amount", "invoice", "note", "actor_email", "created_at"]
+    list_display = ["organization", "kind", "amount_brl", "invoice_number", "note", "actor_email", "created_at"]
     list_filter = ["kind"]
+
+    @admin.display(description=gettext_lazy("valor"), ordering="amount")
+    def amount_brl(self, obj):
+        return pricing.format_brl(obj.amount)
+
+    @admin.display(description=gettext_lazy("fatura"))
+    def invoice_number(self, obj):
+        return obj.invoice or "—"
     search_fields = ["organization__slug", "organization__name", "note"]
     list_select_related = ["organization", "invoice"]
     raw_id_fields = ["organization"]
@@ -258,14 +266,51 @@ class AdjustmentAdmin(admin.ModelAdmin):
 
 @admin.register(PartnerPricing)
 class PartnerPricingAdmin(admin.ModelAdmin):
-    list_display = ["partner", "wholesale_discount_percent", "retail_prices"]
+    list_display = ["partner", "wholesale_discount_percent", "retail_prices_text"]
+
+    @admin.display(description=gettext_lazy("preços de varejo"))
+    def retail_prices_text(self, obj):
+        """{"starter": "149.00"} as "starter: R$ 149,00" (never raw JSON)."""
+        prices = obj.retail_prices or {}
+        return " · ".join(f"{code}: {pricing.format_brl(price)}" for code, price in sorted(prices.items())) or "—"
     search_fields = ["partner__slug", "partner__name"]
     raw_id_fields = ["partner"]
 
 
+# Shown in the operator's language (the model's own names are not translated; issue 14).
+BillingNotice._meta.verbose_name = gettext_lazy("aviso de cobrança")
+BillingNotice._meta.verbose_name_plural = gettext_lazy("avisos de cobrança")
+
+
 @admin.register(BillingNotice)
 class BillingNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["kind", "organization", "invoice", "created_at", "sent_at", "attempts"]
-    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    list_display = ["kind_label", "organization_name", "invoice_number", "created_at_label", "sent_at_label",
+                    "attempts_n"]
+    list_filter = [titled_filter("kind", gettext_lazy("tipo")),
+                   titled_filter("sent_at", gettext_lazy("enviado"), admin.EmptyFieldListFilter)]
     search_fields = ["organization__slug", "key"]
     list_select_related = ["organization", "invoice"]
+
+    @admin.display(description=gettext_lazy("tipo"), ordering="kind")
+    def kind_label(self, obj):
+        return obj.get_kind_display()
+
+    @admin.display(description=gettext_lazy("organização"), ordering="organization__name")
+    def organization_name(self, obj):
+        return obj.organization
+
+    @admin.display(description=gettext_lazy("fatura"))
+    def invoice_number(self, obj):
+        return obj.invoice or "—"
+
+    @admin.display(description=gettext_lazy("criado em"), ordering="created_at")
+    def created_at_label(self, obj):
+        return obj.created_at
+
+    @admin.display(description=gettext_lazy("enviado em"), ordering="sent_at")
+    def sent_at_label(self, obj):
+        return obj.sent_at or "—"
+
+    @admin.display(description=gettext_lazy("tentativas"), ordering="attempts")
+    def attempts_n(self, obj):
+        return obj.attempts

@@ -147,9 +147,23 @@ class DomainInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Read-only: domains change through tenants.services (the host cache follows them)."""
 
     model = Domain
-    fields = ["domain", "is_primary", "is_verified"]
+    fields = ["host", "primary", "verified"]
     readonly_fields = fields
     extra = 0
+    verbose_name = _("domínio")
+    verbose_name_plural = _("domínios")
+
+    @admin.display(description=_("domínio"))
+    def host(self, obj):
+        return obj.domain
+
+    @admin.display(description=_("principal"), boolean=True)
+    def primary(self, obj):
+        return obj.is_primary
+
+    @admin.display(description=_("verificado"), boolean=True)
+    def verified(self, obj):
+        return obj.is_verified
     can_delete = False
     show_change_link = False
 
@@ -166,7 +180,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "parent",
         "children_count",
         "primary_domain",
-        "created_at",
+        "created_label",
     ]
     list_filter = ["kind", "status", "plan", TreePositionFilter]
     search_fields = ["name", "slug", "domains__domain"]
@@ -177,11 +191,11 @@ class OrganizationAdmin(admin.ModelAdmin):
     change_form_template = "admin/tenants/organization/change_form.html"
     form = OrganizationChangeForm
     add_form = OrganizationCreationForm
-    readonly_fields = ["slug", "schema_name", "children_links", "created_at", "status_changed_at"]
+    readonly_fields = ["slug", "schema", "children_links", "created_label", "status_changed_label"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "schema_name", "kind", "status", "plan"]}),
+        (None, {"fields": ["name", "slug", "schema", "kind", "status", "plan"]}),
         (_("Árvore"), {"fields": ["parent", "children_links"]}),
-        (_("Datas"), {"fields": ["created_at", "status_changed_at"]}),
+        (_("Datas"), {"fields": ["created_label", "status_changed_label"]}),
     ]
     add_fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "parent", "plan", "status"]}),
@@ -267,6 +281,18 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     # list columns
 
+    @admin.display(description=_("criada em"), ordering="created_at")
+    def created_label(self, obj):
+        return obj.created_at
+
+    @admin.display(description=_("situação mudou em"))
+    def status_changed_label(self, obj):
+        return obj.status_changed_at or "—"
+
+    @admin.display(description=_("schema"))
+    def schema(self, obj):
+        return obj.schema_name
+
     @admin.display(description=_("filhos"), ordering="children_total")
     def children_count(self, obj):
         return obj.children_total
@@ -341,9 +367,17 @@ class OrganizationAdmin(admin.ModelAdmin):
 class PoolSchemaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The warm pool, to look at: schemas come and go through tenants.provisioning."""
 
-    list_display = ["schema_name", "migration_fingerprint_short", "created_at"]
+    list_display = ["schema", "migration_fingerprint_short", "created_label"]
     search_fields = ["schema_name"]
     ordering = ["created_at", "id"]
+
+    @admin.display(description=_("schema"), ordering="schema_name")
+    def schema(self, obj):
+        return obj.schema_name
+
+    @admin.display(description=_("criado em"), ordering="created_at")
+    def created_label(self, obj):
+        return obj.created_at
 
     @admin.display(description=_("migrações"), ordering="migration_fingerprint")
     def migration_fingerprint_short(self, obj):

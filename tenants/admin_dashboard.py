@@ -26,7 +26,7 @@ from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.models import Plan, Subscription
 from orbit.lib.admin import ReadOnlyAdminMixin
-from tenants.dashboard import display, exports
+from tenants.dashboard import charts, display, exports
 from tenants.dashboard.models import AcquisitionCost, ActivityDay, OrganizationDay, PlatformDay
 from tenants.dashboard.page import dashboard_for
 from tenants.dashboard.services import (
@@ -135,8 +135,8 @@ class PlatformDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(OrganizationDay)
 class OrganizationDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["day", "name", "kind", "status", "plan_code", "mrr_brl", "messages", "conversations", "visitors",
-                    "active_agents", "limit_percent_display"]
+    list_display = ["day", "name", "kind_label", "status_label", "plan_code", "mrr_brl", "messages", "conversations",
+                    "visitors", "active_agents", "limit_percent_display"]
     list_filter = ["kind", "status", "plan_code"]
     search_fields = ["name", "slug"]
     date_hierarchy = "day"
@@ -146,6 +146,14 @@ class OrganizationDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("MRR"), ordering="mrr")
     def mrr_brl(self, obj):
         return display.money(obj.mrr)
+
+    @admin.display(description=gettext_lazy("tipo"), ordering="kind")
+    def kind_label(self, obj):
+        return dict(Organization.Kind.choices).get(obj.kind, obj.kind)
+
+    @admin.display(description=gettext_lazy("situação"), ordering="status")
+    def status_label(self, obj):
+        return dict(Organization.Status.choices).get(obj.status, obj.status)
 
     @admin.display(description=gettext_lazy("maior uso de um limite"), ordering="limit_percent")
     def limit_percent_display(self, obj):
@@ -203,7 +211,10 @@ class AcquisitionCostAdmin(admin.ModelAdmin):
 def overview_view(model_admin, request, object_id):
     organization = get_object_or_404(Organization.objects.select_related("plan", "parent"), pk=object_id)
     overview = organization_overview(organization=organization)
+    chart = charts.bars([(d.day, d.messages) for d in overview.activity_days], title=_("Mensagens por dia"),
+                        label=display.number, css="bars messages") if overview.activity_days else ""
     return TemplateResponse(request, "admin/tenants/organization/overview.html", {
+        "messages_chart": chart,
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta, "original": organization, "o": overview,
         "title": organization.name, "actions": available_actions(organization, overview.subscription),

@@ -56,7 +56,7 @@ def weekly(series: Sequence[tuple[dt.date, object]]) -> list[tuple[dt.date, obje
 
 def _frame(title: str, body: SafeString, *, css: str) -> SafeString:
     return format_html(
-        '<svg class="chart {}" viewBox="0 0 {} {}" width="100%" preserveAspectRatio="none" role="img" '
+        '<svg class="chart {}" viewBox="0 0 {} {}" width="100%" role="img" '
         'aria-label="{}" xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
         css, WIDTH, HEIGHT, title, title, body,
     )
