@@ -8,6 +8,7 @@ below billing."""
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import ipaddress
@@ -90,6 +91,23 @@ def request_meta(request) -> dict:
     return {"ip": client_ip(request), "user_agent": user_agent(request)}
 
 
+# --- downloads nobody recorded -------------------------------------------------------------------
+
+# The actions recorded during the current request (accounts.middleware sets a list here): a file
+# handed out as an attachment is an export, and one no view recorded itself is recorded as such.
+written: contextvars.ContextVar[list | None] = contextvars.ContextVar("orbit_audit_written", default=None)
+DOWNLOAD_SKIP_PREFIXES = ("/chat/files/", "/api/", "/brand/", "/static/", "/whitelabel/", "/widget/")
+
+
+def attachment_name(response) -> str | None:
+    """The file name of a response handed out as an attachment, or None."""
+    disposition = response.get("Content-Disposition", "") if hasattr(response, "get") else ""
+    if not disposition.lower().startswith("attachment"):
+        return None
+    match = re.search(r'filename="?([^";]+)"?', disposition)
+    return (match.group(1) if match else "")[:200]
+
+
 # --- labels ---------------------------------------------------------------------------------
 
 ACTION_LABELS = {
@@ -108,6 +126,7 @@ ACTION_LABELS = {
     "2fa.policy": gettext_lazy("Exigência de verificação em duas etapas alterada"),
     "2fa.reset": gettext_lazy("Verificação em duas etapas redefinida por um administrador"),
     "audit.export": gettext_lazy("Auditoria exportada"),
+    "export.download": gettext_lazy("Arquivo exportado"),
     "support.enter": gettext_lazy("Acesso de suporte do parceiro"),
     "support.issue": gettext_lazy("Acesso de suporte emitido para um cliente"),
     "user.invite": gettext_lazy("Pessoa convidada"),

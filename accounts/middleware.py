@@ -46,7 +46,14 @@ class AccountSecurityMiddleware:
             refusal = self._second_factor_gate(request, user)
             if refusal is not None:
                 return refusal
-        response = self.get_response(request)
+        from accounts import audit
+
+        recorded = audit.written.set([])
+        try:
+            response = self.get_response(request)
+            self._record_download(request, response, audit)
+        finally:
+            audit.written.reset(recorded)
         snapshot = getattr(request, "_orbit_admin_action", None)
         if snapshot is not None and 300 <= response.status_code < 400:
             from accounts.operator import admin_action_record
@@ -54,6 +61,19 @@ class AccountSecurityMiddleware:
             admin_action_record(request=request, snapshot=snapshot)
         usersessions.session_touch(request)
         return response
+
+    @staticmethod
+    def _record_download(request, response, audit) -> None:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or response.status_code != 200 or audit.written.get():
+            return
+        if request.path.startswith(audit.DOWNLOAD_SKIP_PREFIXES):
+            return
+        filename = audit.attachment_name(response)
+        if filename is not None:
+            from accounts.services import audit_download
+
+            audit_download(request=request, filename=filename)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.method != "POST" or not request.path.startswith("/admin/"):

@@ -23,6 +23,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts.audit import USER_AGENT_MAX, request_meta
+from accounts.audit import written as audit_written
 from accounts.models import ApiToken, AuditEntry
 from accounts.tokens import password_reset_token
 from orbit.lib.text import header_unsafe
@@ -74,10 +75,20 @@ def audit_record(
         meta = request_meta(request)
         ip = ip or meta["ip"]
         user_agent = user_agent or meta["user_agent"]
+    recorded = audit_written.get()
+    if recorded is not None:
+        recorded.append(action)
     return AuditEntry.objects.create(
         action=action, actor_email=email[:254], actor_label=actor_label[:200], target=(target or "")[:254],
         detail=detail or {}, ip=ip or None, user_agent=(user_agent or "")[:USER_AGENT_MAX], tenant=(tenant or "")[:100],
     )
+
+
+def audit_download(*, request, filename: str) -> None:
+    """A file handed out as an attachment that no view recorded: an export (reports, invoices,
+    data). On the platform host it lands in the operator's own log."""
+    audit_record(action="export.download", actor=request.user, target=filename or request.path[:254],
+                 detail={"path": request.path[:200]}, request=request)
 
 
 def audit_export_lines(*, filters, actor, request=None, schema: str, entries=None):

@@ -206,3 +206,21 @@ def test_every_action_written_anywhere_has_a_label(db):
     with translation.override("en"):
         assert action_label("2fa.enable") == "Two-factor authentication turned on"
         assert action_label("billing.something_new").startswith("Billing: ")
+
+
+def test_a_download_no_view_recorded_is_recorded_as_an_export(owner_client, tenant):
+    response = owner_client.get("/reports/conversations.csv", {"start": "2026-01-01", "end": "2026-01-31"})
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+    with _t(tenant):
+        entry = AuditEntry.objects.get(action="export.download")
+    assert entry.target == "conversations-2026-01-01-2026-01-31.csv" and entry.ip == "127.0.0.1"
+    # the audit export records itself, once
+    b"".join(owner_client.get("/settings/audit/export.csv").streaming_content)
+    with _t(tenant):
+        assert AuditEntry.objects.filter(action="audit.export").count() == 1
+        assert AuditEntry.objects.filter(action="export.download").count() == 1
+    # a refused export (bad range) is nothing
+    assert owner_client.get("/reports/conversations.csv", {"start": "x"}).status_code == 400
+    with _t(tenant):
+        assert AuditEntry.objects.filter(action="export.download").count() == 1
