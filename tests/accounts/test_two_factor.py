@@ -404,3 +404,16 @@ def test_reset_refusals(owner_client, tenant, other_tenant):
     assert beta.post(f"/accounts/security/2fa/reset/{owner.pk}/").status_code in (400, 404)
     with _t(tenant):
         assert TotpDevice.objects.filter(user=owner, confirmed=True).exists()
+
+
+def test_the_code_step_keeps_where_the_person_was_going_and_only_here(owner_client, tenant):
+    owner = _owner(tenant)
+    codes = enrol(owner_client, owner)
+    client = host_client(_host(tenant))
+    response = client.post("/accounts/login/?next=/settings/audit/", {"username": owner.email, "password": OWNER_PASSWORD,
+                                                                       "next": "/settings/audit/"})
+    assert response["Location"] == "/accounts/login/verify/"
+    assert client.post("/accounts/login/verify/", {"code": device_code(owner, step_offset=1)})["Location"] == "/settings/audit/"
+    evil = host_client(_host(tenant))
+    evil.post("/accounts/login/", {"username": owner.email, "password": OWNER_PASSWORD, "next": "https://evil.example/"})
+    assert evil.post("/accounts/login/verify/", {"code": codes[0]})["Location"] == "/"
