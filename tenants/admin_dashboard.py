@@ -35,12 +35,14 @@ from tenants.dashboard.services import (
     operator_extend_trial,
     operator_grant_credit,
     operator_reactivate,
+    operator_support_access,
     operator_suspend,
     reactivation_status,
 )
 from tenants.dashboard.snapshots import snapshots_refresh
 from tenants.dashboard.tenant import organization_overview
 from tenants.models import Organization
+from tenants.routing import tenant_host
 
 # The admin's section names, in the operator's language (the apps' own verbose names are English).
 APP_NAMES = {
@@ -251,6 +253,7 @@ class OperatorAction:
     available: Callable[[Organization, Subscription | None], bool]
     consequence: Callable[[Organization, dict], str]
     run: Callable[[Organization, dict, object], str]
+    leaves: bool = False  # run returns a URL on the organization's host to go to (support access)
 
 
 def _plan_consequence(organization: Organization, data: dict) -> str:
@@ -300,6 +303,11 @@ def _credit_consequence(organization, data):
                                  "balance": display.money(billing_services.credit_balance(organization_id=organization.pk))}
 
 
+def _support_consequence(organization, data):
+    return _("Abre uma sessão de suporte de até 30 minutos em %(name)s, com a identidade de suporte da conta; a "
+             "entrada fica no histórico da organização, com o seu nome.") % {"name": organization.name}
+
+
 def _is_trial(organization, subscription):
     return subscription is not None and subscription.status == Subscription.Status.TRIALING
 
@@ -325,7 +333,19 @@ ACTIONS: dict[str, OperatorAction] = {a.key: a for a in [
                    _credit_consequence,
                    lambda o, d, actor: (operator_grant_credit(organization=o, amount=d["amount"], note=d["note"],
                                                               actor=actor), _("Crédito concedido."))[1]),
+    OperatorAction("support", gettext_lazy("Entrar como suporte"), None, lambda o, s: not o.is_blocked,
+                   _support_consequence, lambda o, d, actor: operator_support_access(organization=o, actor=actor),
+                   leaves=True),
 ]}
+
+
+def _on_host(request, organization: Organization, path: str) -> str:
+    """`path` on the organization's own host, with this request's scheme and port (one server)."""
+    primary = organization.get_primary_domain()
+    host = primary.domain if primary else tenant_host(organization.slug)
+    port = request.get_port()
+    default = {"http": "80", "https": "443"}[request.scheme]
+    return f"{request.scheme}://{host}" + (f":{port}" if port and port != default else "") + path
 
 
 def available_actions(organization: Organization, subscription) -> list[OperatorAction]:
@@ -364,6 +384,8 @@ def action_view(model_admin, request, object_id, action: str):
         except ActionRefused as refused:
             model_admin.message_user(request, str(refused), messages.ERROR)
         else:
+            if operator_action.leaves:
+                return HttpResponseRedirect(_on_host(request, organization, f"/support/enter/?t={done}"))
             model_admin.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(overview_url)
     context |= {"consequence": consequence, "confirming": True}

@@ -5,6 +5,7 @@ services write their own)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
@@ -104,3 +105,29 @@ def operator_grant_credit(*, organization: Organization, amount, note: str, acto
     except billing.BillingError as refused:
         raise ActionRefused(str(refused)) from None
     return entry.amount
+
+
+@transaction.atomic
+def operator_support_access(*, organization: Organization, actor) -> str:
+    """A one-time link (token) for the operator to enter the organization as support, redeemed
+    on its own host like a partner's (tenants.services.support): a short session as the
+    organization's support identity, in its audit log with the operator's name."""
+    import secrets
+
+    from django.core import signing
+    from django.utils import timezone
+
+    from tenants.models import SupportGrant
+    from tenants.services.support import SUPPORT_LINK_SECONDS, SUPPORT_SALT, _token_hash
+
+    _operator(actor)
+    if organization.is_blocked:
+        raise ActionRefused(_("Esta conta está suspensa: reative-a antes de entrar como suporte."))
+    raw = secrets.token_urlsafe(32)
+    grant = SupportGrant.objects.create(
+        partner=organization, client=organization, issued_by_email=actor.email,
+        issued_by_name=_("Orbit: %(name)s") % {"name": getattr(actor, "name", "") or actor.email},
+        token_hash=_token_hash(raw), expires_at=timezone.now() + dt.timedelta(seconds=SUPPORT_LINK_SECONDS),
+    )
+    audit(organization=organization, action="support.issue", actor=actor, detail={"grant": grant.pk, "by": "operator"})
+    return signing.dumps({"g": grant.pk, "k": raw}, salt=SUPPORT_SALT)

@@ -126,3 +126,19 @@ def test_actions_need_an_operator(tenant):
     assert client.post(act(tenant, "suspend"), {"confirmed": "yes", "step": "1"}).status_code == 404
     tenant.refresh_from_db()
     assert tenant.status == "active"
+
+
+def test_support_access_opens_a_session_on_the_tenants_host(operator, tenant):  # noqa: F811
+    confirm = operator.get(act(tenant, "support")).content.decode()
+    assert "sessão de suporte de até 30 minutos" in confirm
+    response = operator.post(act(tenant, "support"), {"confirmed": "yes"})
+    assert response.status_code == 302
+    location = response["Location"]
+    assert location.startswith("http://alpha.localhost/support/enter/?t=")
+    client = host_client("alpha.localhost")
+    entered = client.get(location.removeprefix("http://alpha.localhost"))
+    assert entered.status_code == 302
+    assert client.get("/").status_code == 200  # in, as the organization's support identity
+    assert ("support.issue", f"operador {OPERATOR_EMAIL}") in audit_actions(tenant)
+    again = host_client("alpha.localhost").get(location.removeprefix("http://alpha.localhost"))
+    assert again.status_code == 403  # one time only
