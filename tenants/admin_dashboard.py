@@ -39,7 +39,7 @@ from tenants.dashboard.services import (
     operator_suspend,
     reactivation_status,
 )
-from tenants.dashboard.snapshots import snapshots_refresh
+from tenants.dashboard.snapshots import snapshots_refresh_now
 from tenants.dashboard.tenant import organization_overview
 from tenants.models import Organization
 from tenants.routing import tenant_host
@@ -129,9 +129,13 @@ class PlatformDayAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def refresh_view(self, request):
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:index"))
-        done = snapshots_refresh()
-        self.message_user(request, _("Fotografias recalculadas: %(n)s dia(s).") % {"n": len(done["days"])},
-                          messages.SUCCESS)
+        done = snapshots_refresh_now()
+        if done["queued"]:
+            self.message_user(request, _("Hoje recalculado; os outros %(n)s dias seguem em segundo plano.")
+                              % {"n": done["queued"]}, messages.SUCCESS)
+        else:
+            self.message_user(request, _("Fotografias recalculadas: %(n)s dia(s).") % {"n": len(done["days"])},
+                              messages.SUCCESS)
         return HttpResponseRedirect(_safe_next(request, reverse("admin:index")))
 
 

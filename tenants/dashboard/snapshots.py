@@ -328,6 +328,26 @@ def snapshots_refresh(*, now: dt.datetime | None = None, days: list[dt.date] | N
     return {"days": [d.isoformat() for d in days]}
 
 
+NOW_DAYS = 7  # "refresh now" computes this many days in the request; more go to the worker
+
+
+def snapshots_refresh_now(*, now: dt.datetime | None = None) -> dict:
+    """The operator's "refresh now": up to a week in the request; a longer backlog (the first
+    run, a long outage of the beat) gets today now and the rest from the worker."""
+    now = now or timezone.now()
+    days = days_to_refresh(now=now)
+    if len(days) <= NOW_DAYS:
+        return {**snapshots_refresh(now=now, days=days), "queued": 0}
+    today = periods.localdate(now)
+    done = snapshots_refresh(now=now, days=[today])
+    from tenants.tasks import dashboard_snapshots_refresh
+
+    # the backlog, oldest first, then today again (its movements compare it with yesterday)
+    rest = [d.isoformat() for d in days if d != today] + [today.isoformat()]
+    transaction.on_commit(lambda: dashboard_snapshots_refresh.delay(days=rest))
+    return {**done, "queued": len(rest) - 1}
+
+
 def snapshot_status() -> dict:
     """When the snapshots were last computed (for the health panel)."""
     return PlatformDay.objects.aggregate(last_day=Max("day"), computed_at=Max("computed_at"),

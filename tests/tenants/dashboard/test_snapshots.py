@@ -98,3 +98,26 @@ def test_a_gap_in_the_beat_is_filled():
     snapshots_refresh(now=now - dt.timedelta(days=40), days=[today - dt.timedelta(days=40)])
     days = days_to_refresh(now=now)
     assert days[0] == today - dt.timedelta(days=39) and days[-1] == today and len(days) == 40
+
+
+def test_refresh_now_does_a_week_at_most_and_leaves_the_backlog_to_the_worker(monkeypatch,
+                                                                                django_capture_on_commit_callbacks):
+    from tenants.dashboard.snapshots import snapshots_refresh_now
+    from tenants.tasks import dashboard_snapshots_refresh
+
+    sent = []
+    monkeypatch.setattr(dashboard_snapshots_refresh, "delay", lambda **kwargs: sent.append(kwargs))
+    now = timezone.now()
+    today = periods.localdate(now)
+    org("a-co")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = snapshots_refresh_now(now=now)  # the first run: 30 days
+    assert done["days"] == [today.isoformat()] and done["queued"] == 29
+    [kwargs] = sent
+    assert kwargs["days"][0] == (today - dt.timedelta(days=29)).isoformat() and kwargs["days"][-1] == today.isoformat()
+    dashboard_snapshots_refresh.run(days=kwargs["days"])  # what the worker does
+    assert PlatformDay.objects.count() == 30
+    with django_capture_on_commit_callbacks(execute=True):
+        again = snapshots_refresh_now(now=now)
+    assert again["queued"] == 0 and len(sent) == 1 and again["days"] == [(today - dt.timedelta(days=1)).isoformat(),
+                                                                           today.isoformat()]
