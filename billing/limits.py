@@ -1,169 +1,54 @@
-"""Quota checks: `check(organization, metric, amount=1)` before creating anything metered.
+"""Quota checks, for the callers about to create something metered:
 
-Fast: the organization's limits and ancestors come from a cached profile, its usage from
-a cached counter on the shared Redis fed by the ledger (billing.usage_cache). Agent seats
-are counted live in the organization's own schema (the users are the truth).
+    result = limits.check(organization, metric, amount=1)   # may it? (raises the alert a level calls for)
+    limits.require(organization, metric, amount=1)          # the same, LimitExceeded when refused
 
-Levels, on the usage the new amount would bring: ok below 80 %, soft_80 from 80 %,
-soft_90 from 90 % (allowed; an alert is raised once per period), refused beyond 100 %
-(not allowed: the caller stores nothing). A partner's or holding's effective limit also
-caps its whole tree: a child is refused when the tree would go beyond it. Suspended and
-cancelled organizations are refused everything."""
+`check` is billing.services.limit_check: the pure read (billing.selectors.limits.limit_status)
+plus, at 80 %, 90 % and beyond the limit, the alert once per period. This module only gathers
+them for its callers (it sits above services in billing's layers)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from billing import metrics
+from billing.selectors.limits import (
+    BLOCKED_STATUSES,
+    OK,
+    REFUSED,
+    SEAT_ROLES,
+    SOFT_80,
+    SOFT_90,
+    LimitResult,
+    current_usage,
+    limit_status,
+    seat_count,
+    tree_usage,
+)
+from billing.services.usage import limit_check
+from orbit.lib.errors import OrbitError
 
-from django.contrib.auth import get_user_model
-from django.utils import timezone
-from django.utils.translation import gettext as _
-from django_tenants.utils import schema_context
+__all__ = ["BLOCKED_STATUSES", "OK", "REFUSED", "SEAT_ROLES", "SOFT_80", "SOFT_90", "LimitExceeded", "LimitResult",
+           "check", "check_agent_seat", "current_usage", "limit_status", "require", "seat_count", "tree_usage"]
 
-from billing import cache_keys, metrics, periods, selectors, services, usage_cache
-
-OK = "ok"
-SOFT_80 = "soft_80"
-SOFT_90 = "soft_90"
-REFUSED = "refused"
-BLOCKED_STATUSES = ("suspended", "cancelled")
-SEAT_ROLES = ("owner", "admin", "agent")
-
-
-@dataclass(frozen=True)
-class LimitResult:
-    allowed: bool
-    level: str  # ok | soft_80 | soft_90 | refused
-    reason: str  # translated into the active language; "" when ok
-    used: int
-    limit: int | None  # None = unlimited
-    metric: str = ""
-
-    @property
-    def unlimited(self) -> bool:
-        return metrics.is_unlimited(self.limit)
-
-    @property
-    def code(self) -> str:
-        """A stable machine code for API/websocket errors."""
-        return {OK: "ok", SOFT_80: "limit_warning", SOFT_90: "limit_warning"}.get(self.level, "limit_reached")
+check = limit_check
 
 
-class LimitExceeded(Exception):
+class LimitExceeded(OrbitError):
+    code = "limit_reached"
+    status = 403
+
     def __init__(self, result: LimitResult):
-        super().__init__(result.reason)
+        super().__init__(result.reason, code=result.code)
         self.result = result
-
-
-def seat_count(*, organization) -> int:
-    """People holding a seat: active owners, admins and agents in the organization's schema."""
-    with schema_context(organization.schema_name):
-        return get_user_model().objects.filter(is_active=True, role__in=SEAT_ROLES).count()
-
-
-def current_usage(*, organization, metric: str, period: dt.date | None = None) -> int:
-    """What counts against the limit now: seats live, everything else from the cached
-    counter (warmed from the ledger when cold)."""
-    period = period or periods.period_of(timezone.now())
-    if metric == metrics.AGENT_SEAT:
-        return seat_count(organization=organization)
-    key = cache_keys.usage_counter(organization_id=organization.pk, metric=metric, period=period)
-    return usage_cache.get_or_warm(
-        key, lambda: selectors.ledger_usage(organization_ids=[organization.pk], metric=metric, period=period)
-    )
-
-
-def _usage_and_profile(*, organization, metric: str, period: dt.date) -> tuple[int, dict]:
-    """current_usage() and the limits profile, with the limits version read in the same
-    round trip as the usage counter (a profile changed elsewhere is never used stale)."""
-    version_key = cache_keys.limits_version(organization_id=organization.pk)
-    if metric == metrics.AGENT_SEAT:
-        version = cache_keys.cache().get(version_key)
-        used = seat_count(organization=organization)
-    else:
-        key = cache_keys.usage_counter(organization_id=organization.pk, metric=metric, period=period)
-        found = cache_keys.cache().get_many([key, version_key])
-        version = found.get(version_key)
-        used = int(found[key]) if key in found else current_usage(organization=organization, metric=metric,
-                                                                   period=period)
-    return used, selectors.limits_profile(organization_id=organization.pk, version=version)
-
-
-def tree_usage(*, organization_id: int, metric: str, period: dt.date) -> int:
-    """An organization's and all its descendants' usage together (public ledger only)."""
-    key = cache_keys.usage_counter(organization_id=organization_id, metric=metric, period=period, scope="tree")
-    return usage_cache.get_or_warm(
-        key,
-        lambda: selectors.ledger_usage(
-            organization_ids=selectors.tree_ids(organization_id=organization_id), metric=metric, period=period
-        ),
-    )
-
-
-def _reason(level: str, metric: str, used: int, limit: int | None) -> str:
-    values = {"label": metrics.LABELS[metric], "used": used, "limit": limit,
-              "percent": int(used * 100 / limit) if limit else 100}
-    if level in (SOFT_80, SOFT_90):
-        return _("Atenção: %(percent)s%% do limite de %(label)s usado (%(used)s de %(limit)s).") % values
-    if level == REFUSED:
-        return _(
-            "Limite do plano atingido: %(label)s (%(used)s de %(limit)s). "
-            "Nada foi criado; fale com o administrador da conta para ampliar o plano."
-        ) % values
-    return ""
-
-
-def _level(after: int, limit: int | None) -> str:
-    return selectors.level_for(used=after, limit=limit)
-
-
-def _evaluate(*, organization, metric: str, amount: int, used: int, period: dt.date, profile: dict) -> LimitResult:
-    limit = profile["limits"].get(metric)
-    after = used + amount
-    level = _level(after, limit)
-    if level == REFUSED:
-        services.limit_alert_raise_once(organization=organization, metric=metric, period=period, level=REFUSED, used=used, limit=limit)
-        return LimitResult(False, REFUSED, _reason(REFUSED, metric, used, limit), used, limit, metric)
-    # The packages of the partners / holdings above cap their whole tree.
-    for ancestor_id in profile["ancestors"]:
-        ancestor_limit = selectors.limits_profile(organization_id=ancestor_id)["limits"].get(metric)
-        if metrics.is_unlimited(ancestor_limit):
-            continue
-        tree_used = tree_usage(organization_id=ancestor_id, metric=metric, period=period)
-        if tree_used + amount > ancestor_limit:
-            reason = _(
-                "O pacote contratado pelo seu parceiro atingiu o limite de %(label)s (%(used)s de %(limit)s). "
-                "Nada foi criado; fale com o seu parceiro."
-            ) % {"label": metrics.LABELS[metric], "used": tree_used, "limit": ancestor_limit}
-            return LimitResult(False, REFUSED, reason, used, limit, metric)
-    if level in (SOFT_80, SOFT_90):
-        services.limit_alert_raise_once(organization=organization, metric=metric, period=period, level=level, used=after, limit=limit)
-    return LimitResult(True, level, _reason(level, metric, after, limit), used, limit, metric)
-
-
-def check(organization, metric: str, amount: int = 1) -> LimitResult:
-    """May `organization` add `amount` of `metric` now? Call before creating; store
-    nothing when `allowed` is False and show `reason`. For gauges, `amount` is what the
-    new thing adds to the current reading (the upload's size in bytes, 1 seat)."""
-    metrics.validate(metric)
-    if not isinstance(amount, int) or amount < 0:
-        raise ValueError(f"amount must be a non-negative integer, not {amount!r}")
-    if getattr(organization, "status", None) in BLOCKED_STATUSES:
-        reason = _("Esta conta está suspensa ou cancelada: nada novo pode ser criado. Fale com o suporte.")
-        return LimitResult(False, REFUSED, reason, 0, None, metric)
-    period = periods.period_of(timezone.now())
-    used, profile = _usage_and_profile(organization=organization, metric=metric, period=period)
-    return _evaluate(organization=organization, metric=metric, amount=amount, used=used, period=period, profile=profile)
 
 
 def check_agent_seat(organization) -> LimitResult:
     """May one more agent (or admin) be invited? For the settings / invite pages."""
-    return check(organization, metrics.AGENT_SEAT, 1)
+    return limit_check(organization, metrics.AGENT_SEAT, 1)
 
 
 def require(organization, metric: str, amount: int = 1) -> LimitResult:
     """check() that raises LimitExceeded (carrying the result) when refused."""
-    result = check(organization, metric, amount)
+    result = limit_check(organization, metric, amount)
     if not result.allowed:
         raise LimitExceeded(result)
     return result

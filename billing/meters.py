@@ -30,6 +30,7 @@ from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from billing import metrics, periods, selectors, usage_cache
 from billing.models import UsageEvent
+from orbit.lib.errors import OrbitError
 
 MAX_KEY_LENGTH = UsageEvent._meta.get_field("idempotency_key").max_length
 _CHUNK = 1000
@@ -45,8 +46,8 @@ class Event:
     occurred_at: dt.datetime | None = None
 
 
-class RecordError(ValueError):
-    pass
+class RecordError(OrbitError, ValueError):
+    code = "bad_usage_event"
 
 
 _batch: ContextVar[list[Event] | None] = ContextVar("billing_meter_batch", default=None)

@@ -8,7 +8,8 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tenants import services  # module import: services imports this module too
+from orbit.lib.errors import OrbitError
+from tenants.slugs import slug_from_name
 
 BULK_REQUIRED_COLUMNS = ("name", "plan")
 BULK_OPTIONAL_COLUMNS = ("slug", "kind", "parent", "domain", "owner_email")
@@ -19,8 +20,10 @@ MAX_PROBLEMS_SHOWN = 5
 MAX_ROWS = 1000
 
 
-class BulkFileError(ValueError):
+class BulkFileError(OrbitError, ValueError):
     """The file was refused as a whole; the message says why (nothing was created)."""
+
+    code = "bad_file"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def parse_bulk_csv(lines: Iterable[str], *, optional_columns: tuple[str, ...] = 
         if empty:
             problems.append(f"row {number} has no {' or '.join(empty)}")
             continue
-        slug = (fields.get("slug") or services.slug_from_name(fields["name"])).lower()
+        slug = (fields.get("slug") or slug_from_name(fields["name"])).lower()
         if slug in first_row_by_slug:
             problems.append(f"rows {first_row_by_slug[slug]} and {number} both have slug {slug!r}")
         else:

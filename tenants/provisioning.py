@@ -30,6 +30,7 @@ from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
+from orbit.lib.errors import OrbitError
 from tenants.models import PoolSchema
 
 # Tables whose rows the template may hold: they describe the schema, not a tenant.
@@ -37,8 +38,10 @@ TEMPLATE_BOOKKEEPING_TABLES = {"django_migrations", "django_content_type", "auth
 POOL_PREFIX = "pool_"
 
 
-class ProvisioningError(Exception):
+class ProvisioningError(OrbitError):
     """A provisioning step was refused; the message says why, for a person."""
+
+    code = "provisioning_refused"
 
 
 class TemplateStale(ProvisioningError):

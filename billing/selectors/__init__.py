@@ -3,6 +3,7 @@
 usage: plans, limits profiles, the tree, ledger and usage summaries ·
 money: subscriptions, invoices and credits as a tenant, partner or operator sees them."""
 
+from billing.selectors.limits import limit_status, usage_summary
 from billing.selectors.money import (
     InvoiceNotFound,
     client_subscriptions,
@@ -34,13 +35,12 @@ from billing.selectors.usage import (
     rollup,
     rollup_children,
     tree_ids,
-    usage_summary,
 )
 
 __all__ = [
     "ANY_VERSION", "PROFILE_LOCAL_TTL", "PROFILE_TTL", "UsageRow", "_local_profiles", "active_alerts", "ancestor_ids",
     "effective_limit", "effective_limits", "forget_local_profiles", "ledger_usage", "level_for", "limits_profile",
     "meters_for", "organization_by_slug", "plan_codes", "plan_get", "rollup", "rollup_children", "tree_ids",
-    "usage_summary",
+    "usage_summary", "limit_status",
     "InvoiceNotFound", "client_subscriptions", "credit_entries", "invoice_for", "invoice_list", "issued_invoices", "subscription_for", "suspended_for_payment",
 ]

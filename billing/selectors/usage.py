@@ -194,29 +194,6 @@ def level_for(*, used: int, limit: int | None) -> str:
     return "ok"
 
 
-def usage_summary(*, organization, period: dt.date | None = None) -> list[UsageRow]:
-    """One row per metric: used (meters for past periods, the live cached counter for
-    the open one), the effective limit and how close it is."""
-    from billing import limits  # limits reads through these selectors
-
-    period = period or periods.period_of(timezone.now())
-    is_open = period == periods.period_of(timezone.now())
-    meters = {m.metric: m for m in Meter.objects.filter(organization_id=organization.pk, period=period)}
-    rows = []
-    for metric in metrics.METRICS:
-        if is_open:
-            used = limits.current_usage(organization=organization, metric=metric, period=period)
-        else:
-            meter = meters.get(metric)
-            used = meter.current if meter else ledger_usage(organization_ids=[organization.pk], metric=metric, period=period)
-        limit = effective_limit(organization=organization, metric=metric)
-        percent = None if metrics.is_unlimited(limit) else (int(used * 100 / limit) if limit else 100)
-        rows.append(
-            UsageRow(metric, str(metrics.LABELS[metric]), used, limit, percent, level_for(used=used, limit=limit))
-        )
-    return rows
-
-
 def rollup(*, organization, period: dt.date) -> dict[str, int]:
     """A partner's or holding's tree totals (itself and every descendant) per metric,
     from the meters: counters summed, gauges as the sum of last readings."""

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_tenant_model
 
-from billing import lifecycle, limits, metrics, periods, pricing
+from billing import lifecycle, metrics, periods, pricing
 from billing.models import BillingNotice, Plan, Subscription
+from billing.selectors.limits import current_usage, seat_count
 from billing.services.audit import audit
 from billing.services.invoicing import invoice_issue_proration
 from billing.services.usage import BillingError, limits_profile_forget
@@ -109,12 +110,12 @@ def _term_price(subscription: Subscription, plan: Plan) -> Decimal | None:
 def _downgrade_refusals(*, organization, plan: Plan) -> list[str]:
     """Usage above the new plan's limits (agents, storage) refuses a downgrade."""
     refusals = []
-    seats = limits.seat_count(organization=organization)
+    seats = seat_count(organization=organization)
     if plan.max_agents is not None and seats > plan.max_agents:
         refusals.append(_("O plano %(plan)s permite %(limit)s agentes e a conta tem %(used)s ativos: desative "
                           "%(extra)s antes de mudar.") % {"plan": plan.name, "limit": plan.max_agents, "used": seats,
                                                           "extra": seats - plan.max_agents})
-    stored = limits.current_usage(organization=organization, metric=metrics.STORAGE_BYTES)
+    stored = current_usage(organization=organization, metric=metrics.STORAGE_BYTES)
     if plan.storage_bytes is not None and stored > plan.storage_bytes:
         refusals.append(_("O plano %(plan)s inclui %(limit)s GB e a conta usa %(used)s GB: libere espaço antes "
                           "de mudar.") % {"plan": plan.name, "limit": round(plan.storage_bytes / pricing.GB, 1),

@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -17,14 +18,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
 
-from billing import cache_keys, metrics, periods, usage_cache
+from billing import cache_keys, metrics, periods, selectors, usage_cache
 from billing.models import LimitAlert, LimitOverride, Meter, Plan, UsageEvent
+from billing.selectors.limits import OK, REFUSED, LimitResult, limit_status
+from orbit.lib.errors import OrbitError
 
 logger = logging.getLogger(__name__)
 
 
-class BillingError(ValueError):
-    pass
+class BillingError(OrbitError, ValueError):
+    code = "billing_refused"
 
 
 # --- overrides -------------------------------------------------------------------------
@@ -34,11 +37,9 @@ PROFILE_VERSION_TTL = 7 * 24 * 3600
 
 
 def _forget_profiles(organization_ids: list[int]) -> None:
-    from billing.selectors import forget_local_profiles
-
     if not organization_ids:
         return
-    forget_local_profiles(organization_ids)
+    selectors.forget_local_profiles(organization_ids)
     c = cache_keys.cache()
     period = periods.period_of(timezone.now())
     c.delete_many(
@@ -122,7 +123,7 @@ def limit_alert_raise_once(
     recomputes) that see a level already alerted cost one cache read, not a query. The
     flag is set only once the alert is committed: a rolled-back caller (its conversation
     refused further on, say) leaves no flag that would hide the alert for the period.
-    Used by limits.check() and by the meter recompute alike."""
+    Used by limit_check() and by the meter recompute alike."""
     flag = cache_keys.alert_raised(organization_id=organization.pk, metric=metric, period=period, level=level)
     if cache_keys.cache().get(flag):
         return None
@@ -133,14 +134,25 @@ def limit_alert_raise_once(
     return alert
 
 
+def limit_check(organization, metric: str, amount: int = 1) -> LimitResult:
+    """billing.selectors.limit_status (may `organization` add `amount` of `metric` now?) and
+    the alert its level calls for, once per period: at 80 % and 90 % (allowed) and beyond the
+    limit (refused; not for a refusal by a partner's package, which alerts the partner's own
+    reading). What billing.limits.check is."""
+    result = limit_status(organization, metric, amount)
+    if result.period is not None and result.level != OK and not result.by_tree:
+        used = result.used if result.level == REFUSED else result.used + result.amount
+        limit_alert_raise_once(organization=organization, metric=metric, period=result.period, level=result.level,
+                               used=used, limit=result.limit)
+    return result
+
+
 def limit_alerts_raise_for_usage(*, period: dt.date, usage: list[tuple[int, str, int]]) -> list[LimitAlert]:
     """Alerts for readings of the period's usage — (organization id, metric, what counts
     against the limit) — at the level that usage reaches (selectors.level_for: 80 %, 90 %,
     beyond the limit), once per organization, metric, period and level as in check().
     Suspended and cancelled organizations are skipped (check() refuses them outright).
     Two queries for the limits, then one flag read per row at a level."""
-    from billing import selectors
-
     limits = selectors.effective_limits(organization_ids=sorted({org_id for org_id, _m, _u in usage}))
     crossed = []
     for org_id, metric, used in usage:
@@ -163,12 +175,15 @@ def limit_alerts_raise_for_usage(*, period: dt.date, usage: list[tuple[int, str,
     return raised
 
 
-def _enqueue_alert_email(alert_id: int, schema_name: str) -> None:
-    from billing.tasks import limit_alert_notify
+# Celery's name of the task that e-mails an alert (billing.tasks registers it; enqueued by
+# name: a message on the queue, so services need not import the tasks that call them).
+ALERT_EMAIL_TASK = "billing.tasks.limit_alert_notify"
 
+
+def _enqueue_alert_email(alert_id: int, schema_name: str) -> None:
     try:
         with schema_context(schema_name):  # the task runs in the tenant's schema
-            limit_alert_notify.delay(alert_id)
+            current_app.send_task(ALERT_EMAIL_TASK, args=[alert_id])
     except Exception:  # an unreachable broker must not fail the request that crossed the limit
         logger.warning("could not enqueue the limit alert e-mail", exc_info=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery import current_app
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,10 +35,13 @@ def bulk_import_start(
     return job
 
 
-def _enqueue_bulk_import(job_id: int) -> None:
-    from tenants.tasks import bulk_import_run as task
+# Celery's name of the import task (tenants.tasks registers it; enqueued by name: a message on
+# the queue, so services need not import the tasks that call them).
+BULK_IMPORT_TASK = "tenants.tasks.bulk_import_run"
 
-    task.delay(job_id)
+
+def _enqueue_bulk_import(job_id: int) -> None:
+    current_app.send_task(BULK_IMPORT_TASK, args=[job_id])
 
 
 def bulk_import_run(*, job_id: int) -> BulkImport:

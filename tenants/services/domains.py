@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from accounts.services import audit_record
+from orbit.lib.errors import OrbitError
 from tenants.dns import get_resolver
 from tenants.models import Domain, Organization
 from tenants.routing import invalidate_domain, tenant_host
@@ -26,8 +27,10 @@ MAX_CUSTOM_DOMAINS = 10
 WILDCARD_HOST_PATTERN = re.compile(r"^\*\.(?P<host>.+)$")
 
 
-class DomainRefused(Exception):
+class DomainRefused(OrbitError):
     """The domain change was refused; the message is for the person who asked."""
+
+    code = "domain_refused"
 
 
 def _is_reserved_host(host: str) -> bool:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+from celery import current_app
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from django_tenants.utils import schema_context
 
 from billing import meters, metrics
@@ -18,6 +19,7 @@ from billing.selectors import tree_ids
 from billing.services import limits_profile_forget, subscription_start, subscription_sync_plan
 from branding.selectors import brand_asset_names
 from branding.services import brand_assets_delete, brand_cache_invalidate
+from orbit.lib.storage import delete_prefix, tenant_prefix
 from tenants import provisioning
 from tenants.models import SLUG_PATTERN, Domain, Organization
 from tenants.provisioning import ProvisioningError
@@ -29,6 +31,7 @@ from tenants.routing import (
     wildcard_hosts,
 )
 from tenants.services.people import seat_key
+from tenants.slugs import slug_from_name
 
 HOST_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 RESERVED_SLUGS = {"www", "admin", "api", "static", "media", "public", "template", "pool", "orbit"}
@@ -37,11 +40,6 @@ PARENT_KINDS = {Organization.Kind.PARTNER, Organization.Kind.HOLDING}
 
 def schema_name_for(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
-
-
-def slug_from_name(name: str) -> str:
-    """The slug an organization gets when none is given."""
-    return slugify(name.strip())[:40].strip("-").lower()
 
 
 def _validate_slug(slug: str) -> None:
@@ -174,14 +172,15 @@ def organization_create(
     return organization
 
 
+# Celery's name of the pool refill (tenants.tasks registers it; enqueued by name: a message on
+# the queue, so services need not import the tasks that call them).
+POOL_REFILL_TASK = "tenants.tasks.schema_pool_refill"
+
+
 def _enqueue_pool_refill() -> None:
-    from tenants.tasks import schema_pool_refill
-
     try:
-        schema_pool_refill.delay()
+        current_app.send_task(POOL_REFILL_TASK)
     except Exception:  # the beat schedule refills too; a broker hiccup must not fail a signup
-        import logging
-
         logging.getLogger("tenants.services").warning("could not enqueue the pool refill", exc_info=True)
 
 
@@ -267,8 +266,6 @@ def organization_activate(*, organization: Organization) -> Organization:
 def organization_delete(*, organization: Organization) -> None:
     """Drop the schema and every public row of the organization; once that commits, its
     stored files (uploads, backups, exports under tenants/<schema>/) and brand assets."""
-    from orbit.lib.storage import delete_prefix, tenant_prefix
-
     if organization.children.exists():
         raise ProvisioningError(
             f"{organization.slug!r} still has sub-organizations: delete or move them first"

@@ -9,14 +9,17 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from accounts.services import MailContext, audit_record, user_send_welcome
 from billing.models import Plan
+from orbit.lib.errors import OrbitError
 from tenants.models import Organization
 from tenants.selectors import organization_base_url, partner_client_get
 from tenants.services.glue import mail_context_for
 from tenants.services.organizations import organization_activate, organization_create, organization_suspend
 
 
-class ClientRefused(Exception):
+class ClientRefused(OrbitError):
     """A partner console action was refused; the message is for the person who asked."""
+
+    code = "client_refused"
 
 
 def _client_mail(client: Organization) -> MailContext:

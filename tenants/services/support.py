@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from accounts.services import audit_record, support_identity_enter
+from orbit.lib.errors import OrbitError
 from tenants.models import Organization, SupportGrant
 from tenants.routing import tenant_host
 from tenants.selectors import partner_client_get
@@ -23,8 +24,11 @@ SUPPORT_SESSION_SECONDS = 30 * 60  # the support session then lasts at most this
 SUPPORT_SALT = "orbit.tenants.support-access"
 
 
-class SupportRefused(Exception):
+class SupportRefused(OrbitError):
     """The support link is invalid, expired, used, or not for this host."""
+
+    code = "support_refused"
+    status = 403
 
 
 def _token_hash(raw: str) -> str:

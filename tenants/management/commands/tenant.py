@@ -25,6 +25,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 from tqdm import tqdm
 
+from orbit.lib.errors import OrbitError, command_error
 from tenants import selectors, services
 from tenants.bulk import BULK_OPTIONAL_COLUMNS, BulkFileError, BulkRow, parse_bulk_csv
 from tenants.models import Organization
@@ -111,8 +112,8 @@ class Command(BaseCommand):
                 owner_email=options["owner_email"],
                 owner_password=options["owner_password"],
             )
-        except ProvisioningError as exc:
-            raise CommandError(str(exc)) from exc
+        except OrbitError as exc:  # ProvisioningError and every other refusal
+            raise command_error(exc) from exc
         self.stdout.write(created_line(organization))
 
     def list_organizations(self, options) -> None:
@@ -169,8 +170,8 @@ class Command(BaseCommand):
         organization = self._organization(slug)
         try:
             services.organization_delete(organization=organization)
-        except ProvisioningError as exc:
-            raise CommandError(str(exc)) from exc
+        except OrbitError as exc:  # ProvisioningError and every other refusal
+            raise command_error(exc) from exc
         self.stdout.write(f"deleted {slug} (schema {organization.schema_name} dropped)")
 
     def create_organizations_from_csv(self, options) -> None:
