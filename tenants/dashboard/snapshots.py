@@ -60,6 +60,9 @@ BLOCKED = ("suspended", "cancelled")
 FIRST_RUN_DAYS = 30  # the first refresh counts this much usage history (charts start full)
 MAX_GAP_DAYS = 400
 LATE_MARGIN = dt.timedelta(minutes=10)  # ledger rows committed a little after the previous refresh read
+# Activity rows are kept this long (visitors: one row per visitor and day); older days keep the
+# people counts their snapshot rows already hold.
+ACTIVITY_KEPT_DAYS = {"visitor": 40, "agent": 400}
 STATE_FIELDS = ["name", "slug", "kind", "status", "parent_id", "payer_id", "plan_code", "cycle",
                 "subscription_status", "mrr", "ever_paid", "created_on", "limit_percent", "captured_at"]
 USAGE_FIELDS = ["messages", "conversations", "visitors", "active_agents", "usage_at"]
@@ -211,12 +214,14 @@ def snapshot_day(*, day: dt.date, now: dt.datetime | None = None) -> PlatformDay
     rows = {r.organization_id: r for r in captured}
     for org_id, row in existing.items():
         rows.setdefault(org_id, row)
+    people_kept = day > today - dt.timedelta(days=ACTIVITY_KEPT_DAYS["visitor"])
     for org_id, row in rows.items():
         counted = usage.get(org_id, {})
         row.messages = counted.get("messages", 0)
         row.conversations = counted.get("conversations", 0)
-        row.visitors = counted.get("visitors", 0)
-        row.active_agents = counted.get("active_agents", 0)
+        if people_kept or org_id not in existing:  # older activity rows are gone: keep what was counted
+            row.visitors = counted.get("visitors", 0)
+            row.active_agents = counted.get("active_agents", 0)
         row.usage_at = now
     if captured:
         OrganizationDay.objects.bulk_create(captured, batch_size=1000, update_conflicts=True,
@@ -325,6 +330,9 @@ def snapshots_refresh(*, now: dt.datetime | None = None, days: list[dt.date] | N
     days = days if days is not None else days_to_refresh(now=now)
     for day in days:
         snapshot_day(day=day, now=now)
+    today = periods.localdate(now)
+    for kind, kept in ACTIVITY_KEPT_DAYS.items():
+        ActivityDay.objects.filter(kind=kind, day__lt=today - dt.timedelta(days=kept)).delete()
     return {"days": [d.isoformat() for d in days]}
 
 

@@ -121,3 +121,19 @@ def test_refresh_now_does_a_week_at_most_and_leaves_the_backlog_to_the_worker(mo
         again = snapshots_refresh_now(now=now)
     assert again["queued"] == 0 and len(sent) == 1 and again["days"] == [(today - dt.timedelta(days=1)).isoformat(),
                                                                            today.isoformat()]
+
+
+def test_old_visitor_rows_are_pruned_and_their_day_keeps_its_count():
+    now = timezone.now()
+    today = periods.localdate(now)
+    a = org("a-co")
+    old = today - dt.timedelta(days=45)
+    for contact in (1, 2, 3):
+        activity.activity_record(organization=a, kind="contact", contact_id=contact, now=now - dt.timedelta(days=45))
+    activity.flush()
+    snapshots_refresh(now=now - dt.timedelta(days=45), days=[old])
+    assert PlatformDay.objects.get(day=old).visitors == 3
+    snapshots_refresh(now=now, days=[today])
+    assert not ActivityDay.objects.filter(day=old).exists()  # pruned after 40 days
+    snapshots_refresh(now=now, days=[old])  # a late recount of that day
+    assert PlatformDay.objects.get(day=old).visitors == 3
