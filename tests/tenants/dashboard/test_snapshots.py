@@ -102,11 +102,13 @@ def test_a_gap_in_the_beat_is_filled():
 
 def test_refresh_now_does_a_week_at_most_and_leaves_the_backlog_to_the_worker(monkeypatch,
                                                                                 django_capture_on_commit_callbacks):
+    from tenants.dashboard import snapshots
     from tenants.dashboard.snapshots import snapshots_refresh_now
     from tenants.tasks import dashboard_snapshots_refresh
 
     sent = []
-    monkeypatch.setattr(dashboard_snapshots_refresh, "delay", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr(snapshots.current_app, "send_task",
+                        lambda name, kwargs: sent.append(kwargs) if name == dashboard_snapshots_refresh.name else None)
     now = timezone.now()
     today = periods.localdate(now)
     org("a-co")
