@@ -1,5 +1,5 @@
-"""Rate limits per tenant and plan (fixed windows on the shared Redis cache) and the
-websocket frame limiter.
+"""Rate limits per tenant and plan (fixed windows on the shared Redis cache). The websocket
+frame limit is chat's (chat.consumers.base.FrameLimiter).
 
 `RateLimitMiddleware` (settings.MIDDLEWARE, right after the tenant routing middleware):
 
@@ -582,61 +582,3 @@ def person(request) -> str | None:
     """The logged-in person (their id: e-mails change)."""
     user = getattr(request, "user", None)
     return f"user:{user.pk}" if user is not None and user.is_authenticated else None
-
-
-# --- websocket frames ------------------------------------------------------------------
-
-
-class FrameLimiter:
-    """A token bucket per websocket connection, in memory (a connection lives in one
-    process). `rate` frames a second refill up to `burst`.
-
-        limiter = FrameLimiter()                     # settings' defaults
-        error = limiter.check(ref=frame.get("client_id"))
-        if error:
-            await self.send_json(error)              # {"type": "error", "code": "rate_limited", ...}
-            return                                   # the connection stays open
-    """
-
-    CODE = "rate_limited"
-
-    def __init__(self, rate: float | None = None, burst: int | None = None, *, clock=time.monotonic):
-        self.rate = float(rate if rate is not None else settings.BILLING_WS_FRAMES_PER_SECOND)
-        self.burst = int(burst if burst is not None else settings.BILLING_WS_FRAME_BURST)
-        if self.rate <= 0 or self.burst < 1:
-            raise ValueError("rate must be > 0 and burst >= 1")
-        self._clock = clock
-        self._tokens = float(self.burst)
-        self._stamp = clock()
-        self.refused = 0
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    def allow(self, cost: float = 1.0) -> bool:
-        self._refill()
-        if self._tokens >= cost:
-            self._tokens -= cost
-            return True
-        self.refused += 1
-        return False
-
-    def retry_after(self, cost: float = 1.0) -> float:
-        self._refill()
-        return max(0.0, (cost - self._tokens) / self.rate)
-
-    def error_frame(self, ref=None) -> dict:
-        wait = self.retry_after()
-        return {
-            "type": "error",
-            "code": self.CODE,
-            "message": _("Muitas mensagens em pouco tempo. Aguarde %(seconds).1f s.") % {"seconds": wait},
-            "ref": ref,
-            "retry_after": round(wait, 3),
-        }
-
-    def check(self, ref=None, cost: float = 1.0) -> dict | None:
-        """None when the frame may go on; else the error frame to send back."""
-        return None if self.allow(cost) else self.error_frame(ref)

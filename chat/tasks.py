@@ -7,11 +7,13 @@ from celery import shared_task
 from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
 from chat import services
+from chat.services.presence import SETTLE_TASK
+from orbit.lib.tenancy import current_organization
 
 
-@shared_task(name="chat.tasks.presence_settle")
+@shared_task(name=SETTLE_TASK)
 def presence_settle(user_id: int) -> str:
-    return services.presence_settle(user_id=user_id)
+    return services.presence_settle(organization=current_organization(), user_id=user_id)
 
 
 @shared_task(name="chat.tasks.conversations_auto_resolve")
@@ -23,7 +25,7 @@ def conversations_auto_resolve() -> int:
     )
     for organization in tenants:
         with tenant_context(organization):
-            total += services.conversations_auto_resolve()
+            total += services.conversations_auto_resolve(organization=organization)
     return total
 
 

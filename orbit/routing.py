@@ -3,7 +3,7 @@
 from channels.routing import ProtocolTypeRouter, URLRouter
 from django.urls import path
 
-from chat.realtime.consumers import AgentConsumer, WidgetConsumer
+from chat.consumers import AgentConsumer, WidgetConsumer
 from orbit.consumers import PingConsumer
 from orbit.edge import RateLimitEdge
 from tenants.websocket import OriginCheckMiddleware, TenantAuthMiddleware, TenantMiddleware

@@ -23,6 +23,7 @@ def attachments(request, conversation_id: int):
     return _store_and_send(
         request,
         lambda stored: services.message_send(
+            organization=request.tenant,
             conversation=conversation,
             sender=request.user,
             body=request.POST.get("body", ""),

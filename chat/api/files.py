@@ -11,7 +11,6 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 
 from chat import selectors
-from chat.services.attachments import attachment_id_from_token
 from orbit.lib.storage import signed_url
 
 INLINE = ("image", "audio")
@@ -19,7 +18,7 @@ INLINE = ("image", "audio")
 
 @require_GET
 def attachment_file(request, token: str):
-    attachment_id = attachment_id_from_token(token)
+    attachment_id = selectors.attachment_id_from_token(token)
     if attachment_id is None:
         raise Http404
     try:

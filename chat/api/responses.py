@@ -7,10 +7,12 @@ import json
 from django.http import JsonResponse
 
 from accounts.tokens import authorization_credential
+from orbit.lib.errors import api_error
 
 
 def error(code: str, message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    """The API envelope (orbit.lib.errors.api_error): {"error": {"code", "message"}}."""
+    return api_error(code, message, status)
 
 
 def json_body(request) -> dict | None:

@@ -19,7 +19,6 @@ from chat import selectors
 from chat.api.responses import error
 from chat.models import Conversation
 from chat.realtime import events
-from chat.services import usage
 
 MAX_LIMIT = 100
 FILTERS = ("all", "mine", "unassigned")
@@ -56,7 +55,7 @@ def conversations(request):
     if user is None:
         return _unauthorized()  # counted per client IP, never against the tenant's quota
     api_call_authenticated(request)
-    if not usage.plan_has_feature("api"):
+    if not selectors.plan_has_feature(request.tenant, "api"):
         return error("feature_unavailable", _("O seu plano não inclui a API."), 403)
     params = request.GET
     filter_ = params.get("filter", "all")

@@ -15,6 +15,7 @@ from chat import selectors, services
 from chat.api.responses import bearer, error, json_body
 from chat.realtime import events
 from chat.services.visitors import IdentityRefused, SessionRefused, visitor_from_token, visitor_session_start
+from orbit.lib.errors import api_response
 
 
 def _inbox_or_404(key: str):
@@ -88,7 +89,7 @@ def sessions(request, key: str):
                 if conversation
                 else None
             ),
-            "inbox": selectors.inbox_public_settings(inbox=inbox),
+            "inbox": selectors.inbox_public_settings(organization=request.tenant, inbox=inbox),
         }
     )
 
@@ -114,6 +115,7 @@ def attachments(request, key: str):
     return _store_and_send(
         request,
         lambda stored: services.visitor_message_send(
+            organization=request.tenant,
             inbox=inbox,
             contact=contact,
             conversation=conversation,
@@ -130,14 +132,14 @@ def _store_and_send(request, send):
     if upload is None:
         return error("bad_request", "Send the file in the 'file' field.")
     try:
-        stored = services.file_store(upload=upload, original_name=upload.name)
+        stored = services.file_store(organization=request.tenant, upload=upload, original_name=upload.name)
     except services.UploadError as exc:
-        return error(exc.code, str(exc), exc.status)
+        return api_response(exc)
     try:
         message, created = send(stored)
     except (services.MessageError, services.ConversationError) as exc:
         services.file_discard(stored)
-        return error(exc.code, str(exc))
+        return api_response(exc)
     except Exception:
         services.file_discard(stored)
         raise

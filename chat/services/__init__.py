@@ -1,4 +1,6 @@
 """Chat's writers. The only place that sends realtime events and enqueues tasks (after commit).
+Every service takes the organization it acts for (`organization=`); services read through
+chat.selectors, never the other way round.
 
 Import from here: `from chat import services; services.message_send(...)`."""
 
@@ -20,16 +22,19 @@ from chat.services.conversations import (
     conversation_set_status,
     conversation_typing,
     conversations_auto_resolve,
-    system_message,
-    visitor_message_send,
 )
 from chat.services.messages import (
     MAX_BODY,
     MessageError,
+    Outcome,
+    Sent,
     StoredFile,
     message_send,
+    message_send_async,
     message_send_checked,
     message_send_checked_async,
+    system_message,
+    visitor_message_send,
 )
 from chat.services.presence import presence_connect, presence_disconnect, presence_set, presence_settle
 from chat.services.usage import LimitReached
@@ -40,6 +45,8 @@ __all__ = [
     "ConversationError",
     "LimitReached",
     "MessageError",
+    "Outcome",
+    "Sent",
     "StoredFile",
     "UploadError",
     "assignment_auto",
@@ -57,6 +64,7 @@ __all__ = [
     "file_discard",
     "file_store",
     "message_send",
+    "message_send_async",
     "message_send_checked",
     "message_send_checked_async",
     "presence_connect",

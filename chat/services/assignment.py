@@ -8,54 +8,32 @@ the key."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from chat.models import Conversation, Inbox, Team
 from chat.realtime import events, groups
-from chat.services import presence, usage
+from chat.selectors import candidate_ids, presence_online_ids
+from orbit.lib.errors import OrbitError
+from orbit.lib.tenancy import current_organization
 
 _LOCK_NAMESPACE = 0x0C4A7  # pg_advisory_xact_lock(namespace, organization id)
 ACTIVE = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 QUEUE_BATCH = 200
 
 
-class AssignmentError(ValueError):
-    pass
+class AssignmentError(OrbitError, ValueError):
+    code = "assignment_refused"
 
 
-def _lock() -> None:
+def _org(organization):
+    return organization if organization is not None else current_organization()
+
+
+def _lock(organization) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, usage.organization().pk])
-
-
-def _team_member_ids(team: Team) -> set[int]:
-    """Members of a team and of its sub-departments."""
-    ids: set[int] = set()
-    seen: set[int] = set()
-    frontier = [team.pk]
-    while frontier:
-        seen.update(frontier)
-        ids.update(Team.members.through.objects.filter(team_id__in=frontier).values_list("user_id", flat=True))
-        frontier = [pk for pk in Team.objects.filter(parent_id__in=frontier).values_list("pk", flat=True) if pk not in seen]
-    return ids
-
-
-def candidate_ids(*, conversation: Conversation) -> list[int]:
-    """Who may take this conversation: its team's members, else the inbox's pool."""
-    inbox = conversation.inbox
-    users = get_user_model().objects.filter(is_active=True)
-    if conversation.team_id:
-        ids = _team_member_ids(conversation.team)
-    elif inbox.auto_assign_team_id:
-        ids = _team_member_ids(inbox.auto_assign_team)
-    else:
-        ids = set(inbox.agents.values_list("pk", flat=True))
-        if not ids:
-            ids = set(users.filter(role__in=("owner", "admin", "agent")).values_list("pk", flat=True))
-    return sorted(users.filter(pk__in=ids).values_list("pk", flat=True))
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, organization.pk])
 
 
 def _loads(user_ids: list[int]) -> dict[int, int]:
@@ -67,11 +45,11 @@ def _loads(user_ids: list[int]) -> dict[int, int]:
     return {row["assignee_id"]: row["n"] for row in rows}
 
 
-def _pick(conversation: Conversation) -> int | None:
+def _pick(organization, conversation: Conversation) -> int | None:
     """The next online agent with a free slot, round-robin after the inbox's cursor."""
     inbox = conversation.inbox
     ids = candidate_ids(conversation=conversation)
-    online = presence.presence_online_ids(user_ids=ids)
+    online = presence_online_ids(organization=organization, user_ids=ids)
     ids = [uid for uid in ids if uid in online]
     if not ids:
         return None
@@ -93,12 +71,12 @@ def _set_assignee(conversation: Conversation, user_id: int | None) -> None:
         Conversation.assignee.field.delete_cached_value(conversation)
 
 
-def _auto_assign_locked(conversation: Conversation) -> bool:
+def _auto_assign_locked(organization, conversation: Conversation) -> bool:
     """With the lock held: assign now, or put in the queue. True if assigned."""
     inbox = conversation.inbox
     if not inbox.auto_assign or conversation.assignee_id or conversation.status not in ACTIVE:
         return False
-    user_id = _pick(conversation)
+    user_id = _pick(organization, conversation)
     if user_id is None:
         if conversation.queued_at is None:
             conversation.queued_at = timezone.now()
@@ -110,9 +88,8 @@ def _auto_assign_locked(conversation: Conversation) -> bool:
     return True
 
 
-def conversation_publish(conversation: Conversation) -> None:
+def conversation_publish(org, conversation: Conversation) -> None:
     """conversation.updated to the tenant's agents, the conversation's watchers and its visitor."""
-    org = usage.organization()
     conversation = Conversation.objects.select_related("assignee", "team").prefetch_related("labels").get(pk=conversation.pk)
     frame = events.conversation_updated(conversation)
     events.publish(
@@ -129,56 +106,61 @@ def scope_of(conversation: Conversation) -> dict:
     return {"inbox": conversation.inbox_id, "team": conversation.team_id, "assignee": conversation.assignee_id}
 
 
-def assignment_auto(*, conversation: Conversation) -> bool:
+def assignment_auto(*, organization=None, conversation: Conversation) -> bool:
     """Try to auto-assign one conversation (queued if nobody is free)."""
+    organization = _org(organization)
     with transaction.atomic():
-        _lock()
+        _lock(organization)
         conversation.refresh_from_db(fields=["assignee", "queued_at", "status", "team"])
-        assigned = _auto_assign_locked(conversation)
-        conversation_publish(conversation)
+        assigned = _auto_assign_locked(organization, conversation)
+        conversation_publish(organization, conversation)
     return assigned
 
 
-def assignment_queue_drain() -> int:
+def assignment_queue_drain(*, organization=None) -> int:
     """Assign queued conversations, oldest first, as far as capacity allows; returns how many."""
+    organization = _org(organization)
     assigned = 0
     with transaction.atomic():
-        _lock()
+        _lock(organization)
         queued = (
             Conversation.objects.filter(queued_at__isnull=False, assignee__isnull=True, status__in=ACTIVE)
             .select_related("inbox", "team")
             .order_by("queued_at", "pk")[:QUEUE_BATCH]
         )
         for conversation in queued:
-            if _auto_assign_locked(conversation):
+            if _auto_assign_locked(organization, conversation):
                 assigned += 1
-                conversation_publish(conversation)
+                conversation_publish(organization, conversation)
     return assigned
 
 
-def conversation_assign(*, conversation: Conversation, agent) -> Conversation:
+def conversation_assign(*, organization=None, conversation: Conversation, agent) -> Conversation:
     """Manual assignment (None unassigns). Capacity does not apply: a person decided."""
     if agent is not None and not agent.is_active:
         raise AssignmentError("This agent is not active.")
+    organization = _org(organization)
     with transaction.atomic():
-        _lock()
+        _lock(organization)
         previous = Conversation.objects.filter(pk=conversation.pk).values_list("assignee_id", flat=True).first()
         _set_assignee(conversation, agent.pk if agent is not None else None)
         if agent is None and conversation.status in ACTIVE and conversation.inbox.auto_assign:
             conversation.queued_at = timezone.now()
             Conversation.objects.filter(pk=conversation.pk).update(queued_at=conversation.queued_at)
-        conversation_publish(conversation)
+        conversation_publish(organization, conversation)
         if previous and previous != (agent.pk if agent else None):
-            transaction.on_commit(assignment_queue_drain)
+            transaction.on_commit(lambda: assignment_queue_drain(organization=organization))
     return conversation
 
 
-def conversation_transfer(*, conversation: Conversation, agent=None, team: Team | None = None) -> Conversation:
+def conversation_transfer(*, organization=None, conversation: Conversation, agent=None,
+                          team: Team | None = None) -> Conversation:
     """Hand over to an agent, or to a team (whose online members are then tried in turn)."""
     if agent is None and team is None:
         raise AssignmentError("Transfer to an agent or a team.")
+    organization = _org(organization)
     with transaction.atomic():
-        _lock()
+        _lock(organization)
         previous = Conversation.objects.filter(pk=conversation.pk).values_list("assignee_id", flat=True).first()
         if team is not None:
             conversation.team = team
@@ -189,8 +171,8 @@ def conversation_transfer(*, conversation: Conversation, agent=None, team: Team 
             _set_assignee(conversation, agent.pk)
         else:
             _set_assignee(conversation, None)
-            _auto_assign_locked(conversation)  # or queued, when the inbox auto-assigns
-        conversation_publish(conversation)
+            _auto_assign_locked(organization, conversation)  # or queued, when the inbox auto-assigns
+        conversation_publish(organization, conversation)
         if previous and previous != conversation.assignee_id:
-            transaction.on_commit(assignment_queue_drain)
+            transaction.on_commit(lambda: assignment_queue_drain(organization=organization))
     return conversation

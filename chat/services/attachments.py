@@ -9,29 +9,31 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core import signing
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import connection
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chat import selectors
 from chat.models import Attachment
+from chat.selectors.messages import URL_MAX_AGE, attachment_id_from_token, attachment_ref, attachment_url
+from chat.selectors.plan import DEFAULT_MAX_BYTES, plan_has_feature
 from chat.services import usage
 from chat.services.messages import StoredFile
+from orbit.lib.errors import OrbitError
 from orbit.lib.storage import tenant_prefix
+from orbit.lib.tenancy import current_organization
 
-URL_MAX_AGE = 3600  # seconds a file URL stays valid
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# Signed URLs and references are reads (chat.selectors.messages); imported here for callers
+# of this module's old names.
+__all__ = ["DEFAULT_MAX_BYTES", "URL_MAX_AGE", "Sniffed", "UploadError", "attachment_id_from_token",
+           "attachment_ref", "attachment_url", "file_discard", "file_store", "max_upload_bytes", "sniff",
+           "storage_name"]
 
 
-class UploadError(ValueError):
+class UploadError(OrbitError, ValueError):
     def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.status = status
+        super().__init__(message, code=code, status=status)
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,9 @@ def storage_name(*, schema: str, kind: str, extension: str) -> str:
     return f"{tenant_prefix(schema)}uploads/{folder}/{today:%Y}/{today:%m}/{uuid.uuid4().hex}{extension}"
 
 
-def max_upload_bytes() -> int:
-    """The largest file this tenant may send: its plan's size, under the platform's ceiling
-    (ORBIT_CHAT_MAX_UPLOAD_BYTES, what the proxy and server accept at all)."""
-    ceiling = int(getattr(settings, "ORBIT_CHAT_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
-    plan_limit = getattr(getattr(usage.organization(), "plan", None), "max_upload_bytes", None)
-    return min(ceiling, plan_limit) if plan_limit else ceiling
+def max_upload_bytes(organization=None) -> int:
+    """chat.selectors.max_upload_bytes of the organization (None: the connection's tenant)."""
+    return selectors.max_upload_bytes(organization if organization is not None else current_organization())
 
 
 def _size_text(size: int) -> str:
@@ -124,17 +123,18 @@ def _size_text(size: int) -> str:
     return f"{size // 1024} KB" if size >= 1024 else f"{size} bytes"
 
 
-def file_store(*, upload, original_name: str = "") -> StoredFile:
+def file_store(*, organization=None, upload, original_name: str = "") -> StoredFile:
     """Check an uploaded file (feature, size, type, storage quota) and save it.
 
     Raises UploadError and stores nothing when refused. The caller links the StoredFile
     to a message with message_send(attachments=[...]) or deletes it (file_discard)."""
+    organization = organization if organization is not None else current_organization()
     size = upload.size
-    if not usage.plan_has_feature("files") and not usage.plan_has_feature("audio"):
+    if not plan_has_feature(organization, "files") and not plan_has_feature(organization, "audio"):
         raise UploadError("feature_off", _("O seu plano não inclui o envio de arquivos."), 403)
     if size is None or size <= 0:
         raise UploadError("empty", _("O arquivo está vazio."))
-    limit = max_upload_bytes()
+    limit = selectors.max_upload_bytes(organization)
     if size > limit:
         raise UploadError("too_large", _("O arquivo passa de %(size)s, o limite do seu plano.") % {"size": _size_text(limit)}, 413)
     upload.seek(0)
@@ -144,14 +144,14 @@ def file_store(*, upload, original_name: str = "") -> StoredFile:
     if kind is None:
         raise UploadError("bad_type", _("Este tipo de arquivo não é aceito."), 415)
     feature = "audio" if kind.kind == Attachment.Kind.AUDIO else "files"
-    if not usage.plan_has_feature(feature):
+    if not plan_has_feature(organization, feature):
         message = _("O seu plano não inclui mensagens de áudio.") if feature == "audio" else _("O seu plano não inclui o envio de arquivos.")
         raise UploadError("feature_off", message, 403)
     try:
-        usage.require_storage(size=size)
+        usage.require_storage(organization=organization, size=size)
     except usage.LimitReached as exc:
         raise UploadError("limit_reached", exc.reason, 403) from None
-    name = storage_name(schema=connection.schema_name, kind=kind.kind, extension=kind.extension)
+    name = storage_name(schema=organization.schema_name, kind=kind.kind, extension=kind.extension)
     saved = default_storage.save(name, File(upload))
     return StoredFile(
         name=saved,
@@ -164,34 +164,3 @@ def file_store(*, upload, original_name: str = "") -> StoredFile:
 
 def file_discard(stored: StoredFile) -> None:
     default_storage.delete(stored.name)
-
-
-# --- signed URLs ----------------------------------------------------------------------
-
-
-def _salt() -> str:
-    return f"chat.attachment:{connection.schema_name}"
-
-
-def attachment_url(attachment: Attachment) -> str:
-    token = signing.dumps(attachment.pk, salt=_salt(), compress=False)
-    return reverse("chat_api:attachment_file", kwargs={"token": token})
-
-
-def attachment_id_from_token(token: str) -> int | None:
-    try:
-        value = signing.loads(token, salt=_salt(), max_age=URL_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    return value if isinstance(value, int) else None
-
-
-def attachment_ref(attachment: Attachment) -> dict:
-    return {
-        "id": attachment.pk,
-        "kind": attachment.kind,
-        "name": attachment.original_name,
-        "content_type": attachment.content_type,
-        "size": attachment.size,
-        "url": attachment_url(attachment),
-    }

@@ -1,88 +1,52 @@
-"""Conversations: open, status, labels, priority, read receipts, typing, auto-resolve."""
+"""Conversations: open, status, labels, priority, read receipts, typing, auto-resolve.
+
+Every service takes the organization (None: the connection's tenant, for callers that do not
+pass it yet)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from chat.models import Contact, Conversation, Inbox, Label, Message, ReadReceipt
+from chat.models import Contact, Conversation, Inbox, Label, ReadReceipt
 from chat.realtime import events, groups
 from chat.services import assignment, usage
-from chat.services.messages import message_send
+from orbit.lib.errors import OrbitError
+from orbit.lib.tenancy import current_organization
 
 Status = Conversation.Status
 TYPING_STATES = ("on", "off")
 
 
-class ConversationError(ValueError):
+class ConversationError(OrbitError, ValueError):
     def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def conversation_open(
-    *, inbox: Inbox, contact: Contact, team=None, priority: int = Conversation.Priority.NONE
+    *, organization=None, inbox: Inbox, contact: Contact, team=None, priority: int = Conversation.Priority.NONE
 ) -> Conversation:
     """A new conversation (checked against the plan and metered), then auto-assigned or queued."""
+    organization = organization if organization is not None else current_organization()
     try:
-        usage.require_conversation()
+        usage.require_conversation(organization=organization)
     except usage.LimitReached as exc:
         raise ConversationError(exc.code, exc.reason) from None
     with transaction.atomic():
         conversation = Conversation.objects.create(inbox=inbox, contact=contact, team=team, priority=priority)
         conversation.inbox = inbox
-        usage.record_conversation(conversation_id=conversation.pk)
-        assignment.assignment_auto(conversation=conversation)
+        usage.record_conversation(organization=organization, conversation_id=conversation.pk)
+        assignment.assignment_auto(organization=organization, conversation=conversation)
     return conversation
-
-
-def visitor_message_send(
-    *, inbox: Inbox, contact: Contact, conversation: Conversation | None, body: str, client_id, attachments=()
-) -> tuple[Message, bool]:
-    """A visitor's message. No conversation: their current one in this inbox, or a new one.
-
-    A resend of a first message (conversation still null on the client) finds the
-    original by client_id instead of opening a second conversation; a message to a
-    resolved conversation reopens it."""
-    if conversation is None:
-        from chat.services.messages import parse_client_id, validate_body
-
-        validate_body(body, has_attachments=bool(attachments))
-        client_id = parse_client_id(client_id)
-        with transaction.atomic():
-            Contact.objects.select_for_update().filter(pk=contact.pk).first()  # one opener per contact
-            original = Message.objects.filter(
-                client_id=client_id, conversation__contact=contact, conversation__inbox=inbox
-            ).first()
-            if original is not None:
-                return original, False
-            conversation = (
-                Conversation.objects.filter(contact=contact, inbox=inbox)
-                .exclude(status=Status.RESOLVED)
-                .order_by("-created_at", "-pk")
-                .first()
-            ) or conversation_open(inbox=inbox, contact=contact)
-            return message_send(
-                conversation=conversation, sender=contact, body=body, client_id=client_id, attachments=attachments
-            )
-    if conversation.status == Status.RESOLVED:
-        with transaction.atomic():
-            result = message_send(
-                conversation=conversation, sender=contact, body=body, client_id=client_id, attachments=attachments
-            )
-            if result[1]:
-                conversation_set_status(conversation=conversation, status=Status.OPEN)
-            return result
-    return message_send(conversation=conversation, sender=contact, body=body, client_id=client_id, attachments=attachments)
 
 
 def conversation_set_status(
     *,
+    organization=None,
     conversation: Conversation,
     status: str,
     snoozed_until: dt.datetime | None = None,
@@ -93,6 +57,7 @@ def conversation_set_status(
     idle_since: only if nothing happened since then (checked under the row lock)."""
     if status not in Status.values:
         raise ConversationError("bad_status", f"Unknown status {status!r}.")
+    organization = organization if organization is not None else current_organization()
     now = timezone.now()
     with transaction.atomic():
         current = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -110,40 +75,40 @@ def conversation_set_status(
             setattr(conversation, name, value)
         conversation.status = status
         if status == Status.RESOLVED and current.assignee_id:
-            transaction.on_commit(assignment.assignment_queue_drain)
+            transaction.on_commit(lambda: assignment.assignment_queue_drain(organization=organization))
         if status in assignment.ACTIVE and current.status not in assignment.ACTIVE and not current.assignee_id:
-            assignment.assignment_auto(conversation=conversation)
+            assignment.assignment_auto(organization=organization, conversation=conversation)
         else:
-            assignment.conversation_publish(conversation)
+            assignment.conversation_publish(organization, conversation)
     return conversation
 
 
-def conversation_set_priority(*, conversation: Conversation, priority: int) -> Conversation:
+def conversation_set_priority(*, organization=None, conversation: Conversation, priority: int) -> Conversation:
     if priority not in Conversation.Priority.values:
         raise ConversationError("bad_priority", f"Unknown priority {priority!r}.")
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(priority=priority)
         conversation.priority = priority
-        assignment.conversation_publish(conversation)
+        assignment.conversation_publish(_org(organization), conversation)
     return conversation
 
 
-def conversation_labels_add(*, conversation: Conversation, names: list[str]) -> Conversation:
+def conversation_labels_add(*, organization=None, conversation: Conversation, names: list[str]) -> Conversation:
     with transaction.atomic():
         labels = [Label.objects.get_or_create(name=name.strip()[:50])[0] for name in names if name.strip()]
         conversation.labels.add(*labels)
-        assignment.conversation_publish(conversation)
+        assignment.conversation_publish(_org(organization), conversation)
     return conversation
 
 
-def conversation_labels_remove(*, conversation: Conversation, names: list[str]) -> Conversation:
+def conversation_labels_remove(*, organization=None, conversation: Conversation, names: list[str]) -> Conversation:
     with transaction.atomic():
         conversation.labels.remove(*Label.objects.filter(name__in=names))
-        assignment.conversation_publish(conversation)
+        assignment.conversation_publish(_org(organization), conversation)
     return conversation
 
 
-def conversation_mark_read(*, conversation: Conversation, reader, seq: int) -> int:
+def conversation_mark_read(*, organization=None, conversation: Conversation, reader, seq: int) -> int:
     """Record that reader (an agent, or the Contact) has read up to seq; returns the stored seq.
 
     Receipts only move forward, and never past the last message."""
@@ -163,11 +128,13 @@ def conversation_mark_read(*, conversation: Conversation, reader, seq: int) -> i
             if is_contact
             else events.sender_ref(sender_type="agent", user=reader)
         )
-        _publish_both(conversation, events.read(conversation_id=conversation.pk, seq=stored, sender=sender))
+        _publish_both(_org(organization), conversation,
+                      events.read(conversation_id=conversation.pk, seq=stored, sender=sender))
     return stored
 
 
-def conversation_typing(*, conversation: Conversation, typist, state: str, skip: str | None = None) -> None:
+def conversation_typing(*, organization=None, conversation: Conversation, typist, state: str,
+                        skip: str | None = None) -> None:
     """Typing indicator to the conversation's watchers and its visitor (not echoed to `skip`)."""
     if state not in TYPING_STATES:
         raise ConversationError("bad_frame", 'state must be "on" or "off"')
@@ -177,25 +144,24 @@ def conversation_typing(*, conversation: Conversation, typist, state: str, skip:
         if is_contact
         else events.sender_ref(sender_type="agent", user=typist)
     )
-    _publish_both(conversation, events.typing(conversation_id=conversation.pk, state=state, sender=sender), skip=skip)
+    _publish_both(_org(organization), conversation,
+                  events.typing(conversation_id=conversation.pk, state=state, sender=sender), skip=skip)
 
 
-def _publish_both(conversation: Conversation, frame: dict, *, skip: str | None = None) -> None:
-    org = usage.organization()
+def _org(organization):
+    return organization if organization is not None else current_organization()
+
+
+def _publish_both(org, conversation: Conversation, frame: dict, *, skip: str | None = None) -> None:
     events.publish(
         [(groups.conversation(org, conversation.pk), frame), (groups.visitor(org, conversation.contact_id), frame)],
         skip=skip,
     )
 
 
-def system_message(*, conversation: Conversation, body: str, key: str) -> Message:
-    """A system line in the conversation (idempotent per key)."""
-    client_id = uuid.uuid5(uuid.NAMESPACE_URL, f"orbit-system:{conversation.pk}:{key}")
-    return message_send(conversation=conversation, sender=None, body=body, client_id=client_id)[0]
-
-
-def conversations_auto_resolve(*, now: dt.datetime | None = None) -> int:
+def conversations_auto_resolve(*, organization=None, now: dt.datetime | None = None) -> int:
     """Resolve conversations idle longer than their inbox's auto_resolve_after; returns how many."""
+    organization = _org(organization)
     now = now or timezone.now()
     resolved = 0
     for inbox in Inbox.objects.filter(auto_resolve_after__isnull=False):
@@ -206,7 +172,8 @@ def conversations_auto_resolve(*, now: dt.datetime | None = None) -> int:
         ).select_related("inbox")
         for conversation in idle.iterator():
             done = conversation_set_status(
-                conversation=conversation, status=Status.RESOLVED, idle_since=now - inbox.auto_resolve_after
+                organization=organization, conversation=conversation, status=Status.RESOLVED,
+                idle_since=now - inbox.auto_resolve_after,
             )
             resolved += done.status == Status.RESOLVED
     return resolved

@@ -16,17 +16,23 @@ from django.core import signing
 from django.db import connection, transaction
 
 from chat.models import Contact, Conversation, Inbox
+from orbit.lib.errors import OrbitError
 from orbit.lib.text import json_unstorable, unstorable
 
 TOKEN_MAX_AGE = 60 * 60 * 24 * 365  # the widget keeps it in localStorage across visits
 
 
-class IdentityRefused(Exception):
+class IdentityRefused(OrbitError):
     """The inbox requires verified identities and this one's HMAC is wrong."""
 
+    code = "identity_refused"
+    status = 403
 
-class SessionRefused(ValueError):
+
+class SessionRefused(OrbitError, ValueError):
     """The session request carries text that cannot be stored (NUL, a lone surrogate)."""
+
+    code = "bad_request"
 
 
 @dataclass(frozen=True)

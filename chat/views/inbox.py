@@ -18,10 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chat import selectors, services
 from chat.models import Conversation, Message
-from chat.services import usage
-from chat.services.messages import MAX_BODY, message_payload
+from chat.services.messages import MAX_BODY
 from chat.services.presence import STATES as PRESENCE_STATES
-from chat.services.presence import presence_states
 from chat.views.access import agent_required
 
 LIST_LIMIT = 100  # conversations per page of the list ("Load more" fetches the next)
@@ -95,7 +93,7 @@ def message_items(conversation: Conversation, messages: list[Message]) -> list[d
     items = []
     for message in messages:
         is_contact = message.sender_type == Message.Sender.CONTACT
-        payload = message_payload(message, message.attachments.all(), contact_id=conversation.contact_id if is_contact else None)
+        payload = selectors.message_payload(message, message.attachments.all(), contact_id=conversation.contact_id if is_contact else None)
         payload["created"] = message.created_at
         payload["sender_name"] = (
             contact_name(conversation.contact) if is_contact else (payload["sender"].get("name") or message.get_sender_type_display())
@@ -136,7 +134,7 @@ def _list_context(request, filters: dict, after=None) -> dict:
 
 def _panel_context(request, conversation: Conversation) -> dict:
     agents = list(selectors.assignable_agents())
-    states = presence_states(user_ids=[a.pk for a in agents])
+    states = selectors.presence_states(organization=request.tenant, user_ids=[a.pk for a in agents])
     return {
         "conversation": conversation,
         "contact": conversation.contact,
@@ -218,8 +216,9 @@ def _page_context(request, conversation: Conversation | None) -> dict:
     return {
         "config": config,
         # what the plan lets the composer attach (the upload refuses the rest anyway)
-        "features": {"files": usage.plan_has_feature("files"), "audio": usage.plan_has_feature("audio")},
-        "presence": presence_states(user_ids=[me.pk]).get(me.pk, "offline"),
+        "features": {"files": selectors.plan_has_feature(request.tenant, "files"),
+                     "audio": selectors.plan_has_feature(request.tenant, "audio")},
+        "presence": selectors.presence_states(organization=request.tenant, user_ids=[me.pk]).get(me.pk, "offline"),
         "presence_choices": [
             (state, label) for state, label in zip(PRESENCE_STATES, (_("Online"), _("Ocupado"), _("Offline")), strict=True)
         ],
@@ -297,7 +296,7 @@ def _after_action(request, conversation_id: int, error: str | None = None):
 def set_status(request, conversation_id: int):
     conv = _conversation_or_404(request, conversation_id)
     try:
-        services.conversation_set_status(conversation=conv, status=request.POST.get("status", ""))
+        services.conversation_set_status(organization=request.tenant, conversation=conv, status=request.POST.get("status", ""))
     except services.ConversationError:
         return _after_action(request, conversation_id, _("Situação inválida."))
     return _after_action(request, conversation_id)
@@ -320,9 +319,9 @@ def assign(request, conversation_id: int):
             return _after_action(request, conversation_id, _("Equipe não encontrada."))
     try:
         if team is not None:
-            services.conversation_transfer(conversation=conv, agent=agent, team=team)
+            services.conversation_transfer(organization=request.tenant, conversation=conv, agent=agent, team=team)
         else:
-            services.conversation_assign(conversation=conv, agent=agent)
+            services.conversation_assign(organization=request.tenant, conversation=conv, agent=agent)
     except services.AssignmentError as exc:
         return _after_action(request, conversation_id, str(exc))
     return _after_action(request, conversation_id)
@@ -334,10 +333,10 @@ def labels(request, conversation_id: int):
     """Add ('add': comma-separated names) or remove ('remove': one name) labels."""
     conv = _conversation_or_404(request, conversation_id)
     if request.POST.get("remove"):
-        services.conversation_labels_remove(conversation=conv, names=[request.POST["remove"]])
+        services.conversation_labels_remove(organization=request.tenant, conversation=conv, names=[request.POST["remove"]])
     else:
         names = [n.strip() for n in request.POST.get("add", "").split(",") if n.strip()]
         if not names:
             return _after_action(request, conversation_id, _("Informe uma etiqueta."))
-        services.conversation_labels_add(conversation=conv, names=names)
+        services.conversation_labels_add(organization=request.tenant, conversation=conv, names=names)
     return _after_action(request, conversation_id)

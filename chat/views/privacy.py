@@ -14,8 +14,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import ApiToken
+from accounts.tokens import api_token_from
 from billing.ratelimit import api_call_authenticated
-from chat.api.responses import bearer, error
+from chat.api.responses import error
 from chat.models import Contact
 from chat.services import privacy
 from chat.views.access import admin_required
@@ -80,7 +81,8 @@ def contact_erase(request, contact_id: int):
 
 
 def _api_admin(request):
-    user = ApiToken.objects.authenticate(bearer(request) or "")
+    token = api_token_from(authorization=request.headers.get("Authorization"))
+    user = ApiToken.objects.authenticate(token) if token else None
     if user is None:
         response = error("unauthorized", _("Envie um token de API pessoal: Authorization: Bearer <token>."), 401)
         response["WWW-Authenticate"] = 'Bearer realm="api"'

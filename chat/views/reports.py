@@ -18,8 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from django_tenants.utils import tenant_context
 
-from chat import reports
-from chat.services import usage
+from chat import reports, selectors
 from chat.views.access import admin_required
 
 ANALYTICS = "analytics"
@@ -31,7 +30,7 @@ def analytics_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not usage.plan_has_feature(ANALYTICS):
+        if not selectors.plan_has_feature(request.tenant, ANALYTICS):
             return render(request, "chat/reports/upgrade.html", status=403)
         return view(request, *args, **kwargs)
 

@@ -95,7 +95,7 @@ def frame(request, key: str):
     except selectors.NotFound:
         raise Http404 from None
     brand = effective_brand(request.tenant)
-    settings = selectors.inbox_public_settings(inbox=inbox)
+    settings = selectors.inbox_public_settings(organization=request.tenant, inbox=inbox)
     config = {
         "settings": settings,
         "key": inbox.public_key,

@@ -16,7 +16,7 @@ from typing import Any
 
 from asgiref.sync import SyncToAsync
 from django.db import connection
-from django_tenants.utils import get_public_schema_name
+from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from orbit.lib.context import current_schema
 
@@ -102,3 +102,14 @@ async def in_schema(tenant, func: Callable[..., Any], *args, **kwargs) -> Any:
     """Run the sync func(*args, **kwargs) in tenant's schema (None: public) on a pooled
     database thread, from async code; returns what it returns."""
     return await _pooled(tenant, func, *args, **kwargs)
+
+
+def current_organization():
+    """The organization the connection is in (set by the middleware, a database thread of a
+    consumer, or a task's schema header), for callers that were not handed one. Services take
+    the organization as an argument; this is only their callers' fallback."""
+    tenant = connection.tenant
+    if getattr(tenant, "pk", None) is None:  # schema_context() sets a stand-in without a row
+        tenant = get_tenant_model().objects.get(schema_name=connection.schema_name)
+        connection.tenant = tenant
+    return tenant

@@ -10,7 +10,7 @@ from django_tenants.utils import get_tenant_model
 
 from billing import services
 from billing.models import Plan
-from billing.ratelimit import FrameLimiter
+from chat.consumers.base import FrameLimiter
 from tests.billing.test_api_bad_credentials import api_token, bearer
 from tests.conftest import host_client
 

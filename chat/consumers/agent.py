@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 
 from chat import selectors, services
-from chat.models import Message
+from chat.consumers.base import ChatConsumer, FrameError, client_id_of, conversation_id, seq_of
 from chat.realtime import events, groups
-from chat.realtime.consumers.base import ChatConsumer, FrameError, client_id_of, conversation_id, seq_of
 from chat.services import presence
-from chat.services.messages import message_payload
+from chat.services.conversations import TYPING_STATES
 from tenants.websocket import api_token_from_scope
 
 REPLAY_LIMIT = 500
 
 
-def _connect(user, channel_name: str) -> selectors.AgentScope:
-    presence.presence_connect(user=user, connection_id=channel_name)
+def _connect(organization, user, channel_name: str) -> selectors.AgentScope:
+    presence.presence_connect(organization=organization, user=user, connection_id=channel_name)
     return selectors.agent_scope(user=user)
 
 
@@ -31,23 +29,11 @@ def _ref(scope, conversation: int):
     return selectors.conversation_ref_for_agent(scope=scope, conversation_id=conversation)
 
 
-def _send(scope, user, conversation: int, body, client_id: str, private: bool, channel_name: str) -> dict:
-    sent = services.message_send_checked(
-        conversation_id=conversation, access=scope.access(), sender=user, body=body, client_id=client_id,
-        is_private=private, skip=channel_name,
-    )
-    if sent is None:  # no such conversation of this agent's: the full path says which error
-        sent = services.message_send(
-            conversation=_ref(scope, conversation), sender=user, body=body, client_id=client_id, is_private=private
-        )
-    return events.message_ack(sent[0])
-
-
-def _beat(user, channel_name: str, token: str | None) -> bool:
+def _beat(organization, user, channel_name: str, token: str | None) -> bool:
     """The periodic refresh: presence, and whether the socket may stay open."""
     if not selectors.agent_still_admitted(user=user, token=token):
         return False
-    presence.presence_heartbeat(user=user, connection_id=channel_name)
+    presence.presence_heartbeat(organization=organization, user=user, connection_id=channel_name)
     return True
 
 
@@ -56,23 +42,18 @@ def _check(scope, conversation: int) -> int:
 
 
 def _replay(scope, conversation: int, after_seq: int) -> tuple[list[dict], bool]:
-    conv = _ref(scope, conversation)
-    messages = selectors.messages_after(conversation=conv, after_seq=after_seq, include_private=True, limit=REPLAY_LIMIT + 1)
-    frames = [
-        message_payload(m, m.attachments.all(), contact_id=conv.contact_id if m.sender_type == Message.Sender.CONTACT else None)
-        for m in messages[:REPLAY_LIMIT]
-    ]
-    return frames, len(messages) > REPLAY_LIMIT
+    return selectors.replay_frames(conversation=_ref(scope, conversation), after_seq=after_seq,
+                                   include_private=True, limit=REPLAY_LIMIT)
 
 
-def _typing(scope, user, conversation: int, state: str, channel_name: str) -> None:
-    conv = _ref(scope, conversation)
-    services.conversation_typing(conversation=conv, typist=user, state=state, skip=channel_name)
+def _typing(organization, scope, user, conversation: int, state: str, channel_name: str) -> None:
+    services.conversation_typing(organization=organization, conversation=_ref(scope, conversation), typist=user,
+                                 state=state, skip=channel_name)
 
 
-def _read(scope, user, conversation: int, seq: int) -> int:
-    conv = _ref(scope, conversation)
-    return services.conversation_mark_read(conversation=conv, reader=user, seq=seq)
+def _read(organization, scope, user, conversation: int, seq: int) -> int:
+    return services.conversation_mark_read(organization=organization, conversation=_ref(scope, conversation),
+                                           reader=user, seq=seq)
 
 
 class AgentConsumer(ChatConsumer):
@@ -93,7 +74,7 @@ class AgentConsumer(ChatConsumer):
         if self.user is None or not self.user.is_authenticated:
             return await self.close(code=4001)
         self.tenant = self.scope["tenant"]
-        self.scope_of_agent = await self.db(_connect, self.user, self.channel_name)
+        self.scope_of_agent = await self.db(_connect, self.tenant, self.user, self.channel_name)
         await self.channel_layer.group_add(groups.agents(self.tenant), self.channel_name)
         await self.accept()
         self.heartbeat = asyncio.create_task(self._heartbeat())
@@ -107,7 +88,8 @@ class AgentConsumer(ChatConsumer):
         await self.channel_layer.group_discard(groups.agents(self.tenant), self.channel_name)
         for conv in self.subscribed:
             await self.channel_layer.group_discard(groups.conversation(self.tenant, conv), self.channel_name)
-        await self.db(lambda: presence.presence_disconnect(user=user, connection_id=self.channel_name))
+        await self.db(lambda: presence.presence_disconnect(organization=self.tenant, user=user,
+                                                           connection_id=self.channel_name))
 
     async def _heartbeat(self):
         """Every HEARTBEAT seconds: refresh presence, and close the socket (4001) once its
@@ -117,7 +99,7 @@ class AgentConsumer(ChatConsumer):
             await asyncio.sleep(presence.HEARTBEAT)
             admitted = True
             with contextlib.suppress(Exception):  # a database or Redis hiccup: the next beat retries
-                admitted = await self.db(_beat, self.user, self.channel_name, token)
+                admitted = await self.db(_beat, self.tenant, self.user, self.channel_name, token)
             if not admitted:
                 await self.close(code=4001)
                 return
@@ -139,14 +121,11 @@ class AgentConsumer(ChatConsumer):
         private = content.get("private", False)
         if not isinstance(private, bool):
             raise FrameError("bad_frame", "private must be true or false")
-        client_id, body = client_id_of(content), content.get("body")
-        await self.send_message(
-            conversation=conv, access=self.scope_of_agent.access(), sender=self.user, body=body, client_id=client_id,
-            private=private,
-            # a resend, or no such conversation of this agent's: the full path answers
-            fallback=functools.partial(_send, self.scope_of_agent, self.user, conv, body, client_id, private,
-                                       self.channel_name),
+        sent = await services.message_send_async(
+            organization=self.tenant, conversation_id=conv, access=self.scope_of_agent.access(), sender=self.user,
+            body=content.get("body"), client_id=client_id_of(content), is_private=private, skip=self.channel_name,
         )
+        await self.send_frame(events.message_ack(sent.message))
         await self.join(conv)
 
     async def on_subscribe(self, content):
@@ -174,15 +153,17 @@ class AgentConsumer(ChatConsumer):
 
     async def on_typing(self, content):
         state = content.get("state")
-        if state not in services.conversations.TYPING_STATES:
+        if state not in TYPING_STATES:
             raise FrameError("bad_frame", 'state must be "on" or "off"')
-        await self.db(_typing, self.scope_of_agent, self.user, conversation_id(content), state, self.channel_name)
+        await self.db(_typing, self.tenant, self.scope_of_agent, self.user, conversation_id(content), state,
+                      self.channel_name)
 
     async def on_read(self, content):
-        await self.db(_read, self.scope_of_agent, self.user, conversation_id(content), seq_of(content, "seq"))
+        await self.db(_read, self.tenant, self.scope_of_agent, self.user, conversation_id(content),
+                      seq_of(content, "seq"))
 
     async def on_presence(self, content):
         state = content.get("state")
         if state not in presence.STATES:
             raise FrameError("bad_frame", "state must be online, busy or offline")
-        await self.db(lambda: presence.presence_set(user=self.user, state=state))
+        await self.db(lambda: presence.presence_set(organization=self.tenant, user=self.user, state=state))

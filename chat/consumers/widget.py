@@ -6,14 +6,12 @@ conversations in this inbox. Private notes never reach it."""
 
 from __future__ import annotations
 
-import functools
 from urllib.parse import parse_qs
 
 from chat import selectors, services
-from chat.models import Message
+from chat.consumers.base import ChatConsumer, FrameError, client_id_of, conversation_id, seq_of
 from chat.realtime import events, groups
-from chat.realtime.consumers.base import ChatConsumer, FrameError, client_id_of, conversation_id, seq_of
-from chat.services.messages import message_payload
+from chat.services.conversations import TYPING_STATES
 from chat.services.visitors import visitor_from_token
 
 REPLAY_LIMIT = 500
@@ -37,35 +35,19 @@ def _own(inbox, contact, conversation: int):
     return selectors.conversation_for_contact(contact_id=contact.pk, inbox_id=inbox.pk, conversation_id=conversation)
 
 
-def _send(inbox, contact, conversation: int | None, body, client_id: str, channel_name: str) -> dict:
-    sent = None
-    if conversation is not None:
-        sent = services.message_send_checked(
-            conversation_id=conversation, access=selectors.contact_access(contact_id=contact.pk, inbox_id=inbox.pk),
-            sender=contact, body=body, client_id=client_id, skip=channel_name,
-        )
-    if sent is None:  # a first message, a resolved conversation to reopen, or not theirs: the full path
-        conv = _own(inbox, contact, conversation) if conversation is not None else None
-        sent = services.visitor_message_send(inbox=inbox, contact=contact, conversation=conv, body=body, client_id=client_id)
-    return events.message_ack(sent[0])
-
-
 def _replay(inbox, contact, conversation: int, after_seq: int) -> tuple[list[dict], bool]:
-    conv = _own(inbox, contact, conversation)
-    messages = selectors.messages_after(conversation=conv, after_seq=after_seq, include_private=False, limit=REPLAY_LIMIT + 1)
-    frames = [
-        message_payload(m, m.attachments.all(), contact_id=contact.pk if m.sender_type == Message.Sender.CONTACT else None)
-        for m in messages[:REPLAY_LIMIT]
-    ]
-    return frames, len(messages) > REPLAY_LIMIT
+    return selectors.replay_frames(conversation=_own(inbox, contact, conversation), after_seq=after_seq,
+                                   include_private=False, limit=REPLAY_LIMIT)
 
 
-def _typing(inbox, contact, conversation: int, state: str, channel_name: str) -> None:
-    services.conversation_typing(conversation=_own(inbox, contact, conversation), typist=contact, state=state, skip=channel_name)
+def _typing(organization, inbox, contact, conversation: int, state: str, channel_name: str) -> None:
+    services.conversation_typing(organization=organization, conversation=_own(inbox, contact, conversation),
+                                 typist=contact, state=state, skip=channel_name)
 
 
-def _read(inbox, contact, conversation: int, seq: int) -> int:
-    return services.conversation_mark_read(conversation=_own(inbox, contact, conversation), reader=contact, seq=seq)
+def _read(organization, inbox, contact, conversation: int, seq: int) -> int:
+    return services.conversation_mark_read(organization=organization, conversation=_own(inbox, contact, conversation),
+                                           reader=contact, seq=seq)
 
 
 class WidgetConsumer(ChatConsumer):
@@ -83,8 +65,10 @@ class WidgetConsumer(ChatConsumer):
         found = await self.db(_authenticate, key, token)
         if found is None:
             return await self.close(code=4001)
+        self.tenant = self.scope["tenant"]
         self.inbox, self.contact = found
-        self.group = groups.visitor(self.scope["tenant"], self.contact.pk)
+        self.access = selectors.contact_access(contact_id=self.contact.pk, inbox_id=self.inbox.pk)
+        self.group = groups.visitor(self.tenant, self.contact.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
@@ -96,13 +80,11 @@ class WidgetConsumer(ChatConsumer):
         conv = conversation_id(content, nullable=True)
         if content.get("private"):
             raise FrameError("forbidden", "Visitors cannot write private notes.")
-        client_id, body = client_id_of(content), content.get("body")
-        await self.send_message(
-            conversation=conv, access=selectors.contact_access(contact_id=self.contact.pk, inbox_id=self.inbox.pk),
-            sender=self.contact, body=body, client_id=client_id,
-            # a first message, a resend, a resolved conversation to reopen, or not theirs
-            fallback=functools.partial(_send, self.inbox, self.contact, conv, body, client_id, self.channel_name),
+        sent = await services.message_send_async(
+            organization=self.tenant, conversation_id=conv, access=self.access, sender=self.contact,
+            body=content.get("body"), client_id=client_id_of(content), skip=self.channel_name, inbox=self.inbox,
         )
+        await self.send_frame(events.message_ack(sent.message))
 
     async def on_resume(self, content):
         conv = conversation_id(content)
@@ -111,9 +93,10 @@ class WidgetConsumer(ChatConsumer):
 
     async def on_typing(self, content):
         state = content.get("state")
-        if state not in services.conversations.TYPING_STATES:
+        if state not in TYPING_STATES:
             raise FrameError("bad_frame", 'state must be "on" or "off"')
-        await self.db(_typing, self.inbox, self.contact, conversation_id(content), state, self.channel_name)
+        await self.db(_typing, self.tenant, self.inbox, self.contact, conversation_id(content), state,
+                      self.channel_name)
 
     async def on_read(self, content):
-        await self.db(_read, self.inbox, self.contact, conversation_id(content), seq_of(content, "seq"))
+        await self.db(_read, self.tenant, self.inbox, self.contact, conversation_id(content), seq_of(content, "seq"))

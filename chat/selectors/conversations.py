@@ -1,149 +1,18 @@
-"""Reads, with the access check folded in: "missing" and "not yours" look the same.
+"""Conversations as agents and visitors may see them (the access check folded in).
 
-Every function here runs in the connection's current (tenant) schema, so another
-tenant's rows are simply not there; the checks below are between people of one tenant."""
+Every function here runs in the connection's current (tenant) schema, so another tenant's
+rows are simply not there; the checks below are between people of one tenant."""
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
-from chat.models import Attachment, CannedResponse, Contact, Conversation, Inbox, Label, Message, Team
-from chat.services import usage
-from chat.services.messages import EVERYONE, Access
-
-
-class NotFound(Exception):
-    """Missing, or not visible to whoever asked (deliberately indistinguishable)."""
-
-
-# --- inboxes and contacts -------------------------------------------------------------
-
-
-def inbox_by_key(*, public_key: str) -> Inbox:
-    inbox = Inbox.objects.filter(public_key=public_key).first() if public_key else None
-    if inbox is None:
-        raise NotFound("inbox")
-    return inbox
-
-
-def inbox_origin_allowed(*, inbox: Inbox, origin: str, host: str) -> bool:
-    """May a page at origin use this inbox? Its own host always; others if listed."""
-    origin = origin.rstrip("/").lower()
-    if origin in (f"http://{host}".lower(), f"https://{host}".lower()):
-        return True
-    return origin in {o.rstrip("/").lower() for o in inbox.allowed_origins if isinstance(o, str)}
-
-
-def inbox_is_open(*, inbox: Inbox, at: dt.datetime | None = None) -> bool:
-    """Inside business hours? No hours configured = always open."""
-    if not inbox.business_hours:
-        return True
-    try:
-        local = (at or timezone.now()).astimezone(zoneinfo.ZoneInfo(inbox.time_zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return True
-    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
-    now = local.strftime("%H:%M")
-    for span in inbox.business_hours.get(day) or []:
-        if isinstance(span, (list, tuple)) and len(span) == 2 and str(span[0]) <= now < str(span[1]):
-            return True
-    return False
-
-
-def inbox_agents_online(*, inbox: Inbox) -> bool:
-    """Is anyone who could take a new conversation of this inbox online?"""
-    from chat.services.assignment import candidate_ids
-    from chat.services.presence import presence_online_ids
-
-    ids = candidate_ids(conversation=Conversation(inbox=inbox))
-    return bool(presence_online_ids(user_ids=ids))
-
-
-def inbox_public_settings(*, inbox: Inbox) -> dict:
-    """What the widget needs to draw itself (nothing secret)."""
-    return {
-        "name": inbox.name,
-        "greeting": inbox.greeting,
-        "prechat_fields": inbox.prechat_fields,
-        "business_hours": inbox.business_hours,
-        "time_zone": inbox.time_zone,
-        "open": inbox_is_open(inbox=inbox),
-        "agents_online": inbox_agents_online(inbox=inbox),
-        "features": {"files": usage.plan_has_feature("files"), "audio": usage.plan_has_feature("audio")},
-    }
-
-
-def inbox_list() -> QuerySet[Inbox]:
-    return Inbox.objects.all()
-
-
-def contact_get(*, contact_id: int) -> Contact:
-    contact = Contact.objects.filter(pk=contact_id).first()
-    if contact is None:
-        raise NotFound("contact")
-    return contact
-
-
-# --- conversations --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgentScope:
-    """Which conversations an agent may see: admins all; agents those assigned to them, of
-    their teams, and of the inboxes they work (listed in inbox.agents, or inboxes with no
-    list whose team, if any, is theirs). Computed once (per request or per socket)."""
-
-    all: bool
-    user_id: int
-    teams: frozenset[int] = frozenset()
-    inboxes: frozenset[int] = frozenset()
-
-    def allows(self, *, inbox_id: int, team_id: int | None, assignee_id: int | None) -> bool:
-        return self.all or assignee_id == self.user_id or team_id in self.teams or inbox_id in self.inboxes
-
-    def q(self) -> Q:
-        if self.all:
-            return Q()
-        return Q(assignee_id=self.user_id) | Q(team_id__in=self.teams) | Q(inbox_id__in=self.inboxes)
-
-    def access(self) -> Access:
-        """allows() as a condition on the conversation row, for message_send_checked."""
-        if self.all:
-            return EVERYONE
-        return Access(
-            sql="assignee_id = %(a_user)s OR team_id = ANY(%(a_teams)s::bigint[]) OR inbox_id = ANY(%(a_inboxes)s::bigint[])",
-            params={"a_user": self.user_id, "a_teams": sorted(self.teams), "a_inboxes": sorted(self.inboxes)},
-        )
-
-
-def agent_still_admitted(*, user, token: str | None) -> bool:
-    """Whether a live agent socket may stay open: its user is still active and, when it came
-    in with a personal API token, that token still exists (revoked → the socket closes)."""
-    if token is not None:
-        from accounts.models import ApiToken
-
-        holder = ApiToken.objects.authenticate(token)
-        return holder is not None and holder.pk == user.pk
-    return type(user).objects.filter(pk=user.pk, is_active=True).exists()
-
-
-def agent_scope(*, user) -> AgentScope:
-    if user.is_tenant_admin or user.is_superuser:
-        return AgentScope(all=True, user_id=user.pk)
-    teams = frozenset(user.chat_teams.values_list("pk", flat=True))
-    listed = set(user.chat_inboxes.values_list("pk", flat=True))
-    unlisted = {
-        pk
-        for pk, team in Inbox.objects.filter(agents__isnull=True).values_list("pk", "auto_assign_team_id")
-        if team is None or team in teams
-    }
-    return AgentScope(all=False, user_id=user.pk, teams=teams, inboxes=frozenset(listed | unlisted))
+from chat.models import Contact, Conversation, Message, ReadReceipt
+from chat.selectors.access import AgentScope, NotFound, agent_scope
 
 
 def conversations_for_agent(
@@ -342,15 +211,6 @@ def conversation_for_contact(*, contact_id: int, inbox_id: int, conversation_id)
     return conversation
 
 
-def contact_access(*, contact_id: int, inbox_id: int) -> Access:
-    """conversation_for_contact as a condition for message_send_checked; resolved
-    conversations are left to the full path, which reopens them."""
-    return Access(
-        sql="contact_id = %(a_contact)s AND inbox_id = %(a_inbox)s AND status <> 'resolved'",
-        params={"a_contact": contact_id, "a_inbox": inbox_id},
-    )
-
-
 def conversation_latest_for_contact(*, contact_id: int, inbox_id: int) -> Conversation | None:
     """The visitor's current conversation in this inbox (the newest not resolved), if any."""
     return (
@@ -363,10 +223,6 @@ def conversation_latest_for_contact(*, contact_id: int, inbox_id: int) -> Conver
 
 def unread_counts(*, user, conversation_ids: list[int]) -> dict[int, int]:
     """Messages after the agent's read receipt, per conversation (contact messages only)."""
-    from django.db.models import Count, F, OuterRef, Subquery
-
-    from chat.models import ReadReceipt
-
     last_read = ReadReceipt.objects.filter(conversation=OuterRef("conversation"), user=user, is_contact=False)
     rows = (
         Message.objects.filter(conversation_id__in=conversation_ids, sender_type=Message.Sender.CONTACT)
@@ -378,75 +234,8 @@ def unread_counts(*, user, conversation_ids: list[int]) -> dict[int, int]:
     return {row["conversation_id"]: row["n"] for row in rows}
 
 
-# --- messages -------------------------------------------------------------------------
-
-
-def _with_attachments(qs: QuerySet[Message]) -> QuerySet[Message]:
-    return qs.select_related("sender_user").prefetch_related("attachments")
-
-
-def messages_after(*, conversation: Conversation, after_seq: int, include_private: bool, limit: int = 500) -> list[Message]:
-    """What a resume replays: seq > after_seq, oldest first."""
-    qs = Message.objects.filter(conversation=conversation, seq__gt=after_seq)
-    if not include_private:
-        qs = qs.filter(is_private=False)
-    return list(_with_attachments(qs).order_by("seq")[:limit])
-
-
-def messages_page(
-    *, conversation: Conversation, before_seq: int | None = None, include_private: bool = True, limit: int = 50
-) -> list[Message]:
-    """History paginated upwards: the `limit` messages before before_seq (None = latest), oldest first."""
-    qs = Message.objects.filter(conversation=conversation)
-    if before_seq is not None:
-        qs = qs.filter(seq__lt=before_seq)
-    if not include_private:
-        qs = qs.filter(is_private=False)
-    page = list(_with_attachments(qs).order_by("-seq")[:limit])
-    page.reverse()
-    return page
-
-
-# --- attachments ----------------------------------------------------------------------
-
-
-def attachment_get(*, attachment_id: int) -> Attachment:
-    """For a signed URL: the signature already proved who it was issued to."""
-    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
-    if attachment is None:
-        raise NotFound("attachment")
-    return attachment
-
-
-# --- settings lists -------------------------------------------------------------------
-
-
-def team_list() -> QuerySet[Team]:
-    return Team.objects.prefetch_related("members")
-
-
-def label_list() -> QuerySet[Label]:
-    return Label.objects.all()
-
-
-def canned_responses(*, prefix: str = "") -> QuerySet[CannedResponse]:
-    return CannedResponse.objects.filter(shortcut__startswith=prefix)
-
-
-# --- inbox UI (agent inbox pages) -----------------------------------------------------
-
-
-def assignable_agents() -> QuerySet:
-    """People a conversation can be assigned or transferred to: active owners, admins, agents."""
-    from django.contrib.auth import get_user_model
-
-    return get_user_model().objects.filter(is_active=True, role__in=("owner", "admin", "agent")).order_by("name", "email")
-
-
 def contact_read_seq(*, conversation: Conversation) -> int:
     """How far the conversation's visitor has read (0 if never)."""
-    from chat.models import ReadReceipt
-
     seq = ReadReceipt.objects.filter(conversation=conversation, is_contact=True).values_list("last_read_seq", flat=True)
     return seq.first() or 0
 
@@ -454,36 +243,3 @@ def contact_read_seq(*, conversation: Conversation) -> int:
 def contact_conversation_count(*, contact: Contact) -> int:
     """How many conversations this contact has had (the contact panel's history line)."""
     return Conversation.objects.filter(contact=contact).count()
-
-
-# --- settings pages (tenant admins) ---------------------------------------------------
-
-
-def _get(queryset: QuerySet, pk) -> object:
-    try:
-        found = queryset.filter(pk=int(pk)).first()
-    except (TypeError, ValueError):
-        found = None
-    if found is None:
-        raise NotFound(queryset.model.__name__.lower())
-    return found
-
-
-def inbox_get(*, inbox_id) -> Inbox:
-    return _get(Inbox.objects.select_related("auto_assign_team").prefetch_related("agents"), inbox_id)
-
-
-def team_get(*, team_id) -> Team:
-    return _get(Team.objects.prefetch_related("members"), team_id)
-
-
-def label_get(*, label_id) -> Label:
-    return _get(Label.objects.all(), label_id)
-
-
-def canned_response_get(*, canned_response_id) -> CannedResponse:
-    return _get(CannedResponse.objects.all(), canned_response_id)
-
-
-def inbox_conversation_count(*, inbox: Inbox) -> int:
-    return Conversation.objects.filter(inbox=inbox).count()

@@ -3,38 +3,39 @@
 Per-message cost is what the DESIGN numbers are about, so this base skips two things
 Channels does per event: the hop into the shared sync thread to close old connections
 on every dispatch (our database calls do that in their own thread), and JSON encoding
-per recipient (events arrive already serialized). Database work runs on a thread pool
-(orbit.lib.tenancy.PooledTenantDatabase), each thread keeping its persistent connection
-and its schema, with no health-check query per frame."""
+per recipient (events arrive already serialized). Database work runs through
+orbit.lib.tenancy.in_schema (pooled threads that keep their connection and schema); a
+message's one statement runs on the event loop (chat.services.message_send_async)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils.translation import gettext as _
 
-from billing.ratelimit import FrameLimiter
-from chat import services
 from chat.realtime import events
-from chat.selectors import NotFound
-from chat.services import ConversationError, LimitReached, MessageError
 from orbit.lib.channel_layer import SKIP_KEY
-from orbit.lib.tenancy import PooledTenantDatabase
+from orbit.lib.errors import OrbitError, ws_error_frame
+from orbit.lib.ratelimit.frames import TokenBucket
+from orbit.lib.tenancy import in_schema
 from orbit.lib.text import unstorable
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS = 32_000  # a 5,000-character body escaped, plus the envelope
-_in_schema = PooledTenantDatabase()
 
 
-class FrameError(Exception):
+class FrameError(OrbitError):
+    """A frame that does not parse as the protocol says (its code goes into the error frame)."""
+
     def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 def frame_ref(content: dict):
@@ -69,6 +70,28 @@ def client_id_of(content: dict) -> str:
         raise FrameError("bad_frame", "client_id must be a UUID") from None
 
 
+class FrameLimiter(TokenBucket):
+    """A socket's frame limit (orbit.lib.ratelimit's token bucket; the settings' rate and
+    burst unless given) with chat's error frame:
+
+        error = limiter.check(ref=frame.get("client_id"))
+        if error:
+            await self.send_frame(error)     # {"type": "error", "code": "rate_limited", ...}
+    """
+
+    def __init__(self, rate: float | None = None, burst: int | None = None, *, clock=time.monotonic):
+        super().__init__(rate if rate is not None else settings.BILLING_WS_FRAMES_PER_SECOND,
+                         burst if burst is not None else settings.BILLING_WS_FRAME_BURST, clock=clock)
+
+    def check(self, ref=None, cost: float = 1.0) -> dict | None:
+        """None when the frame may go on; else the error frame to send back (the connection stays)."""
+        if self.allow(cost):
+            return None
+        wait = self.retry_after(cost)
+        message = _("Muitas mensagens em pouco tempo. Aguarde %(seconds).1f s.") % {"seconds": wait}
+        return {**ws_error_frame("rate_limited", message, ref), "retry_after": round(wait, 3)}
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     handlers: dict[str, str] = {}  # frame type → method name
 
@@ -80,29 +103,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def db(self, func, *args, **kwargs):
         """Run func in a database thread, in this socket's tenant schema."""
-        return await _in_schema(self.scope["tenant"], func, *args, **kwargs)
-
-    async def send_message(self, *, conversation: int | None, access, sender, body, client_id: str,
-                           private: bool = False, fallback) -> None:
-        """Answer a message.send: the statement on the event loop (no database thread); when
-        it matches nothing, or is a resend, `fallback` (a sync callable returning the ack, run
-        in a database thread) takes the full path, which stores, reopens or says what is wrong."""
-        sent = None
-        if conversation is not None:
-            sent = await services.message_send_checked_async(
-                organization=self.scope["tenant"], conversation_id=conversation, access=access, sender=sender,
-                body=body, client_id=client_id, is_private=private, skip=self.channel_name,
-            )
-        await self.send_frame(events.message_ack(sent[0]) if sent is not None else await self.db(fallback))
+        return await in_schema(self.scope["tenant"], func, *args, **kwargs)
 
     async def send_frame(self, frame: dict) -> None:
         await self.send(text_data=events.dumps(frame))
 
     async def send_error(self, code: str, message: str, ref=None) -> None:
-        await self.send_frame(events.error(code=code, message=message, ref=ref))
+        await self.send_frame(ws_error_frame(code, message, ref))
 
     def rate_limit(self, ref) -> dict | None:
-        """Per-connection frame limit (billing's token bucket): None, or the error frame."""
+        """Per-connection frame limit (a token bucket in memory): None, or the error frame."""
         limiter = getattr(self, "limiter", None)
         if limiter is None:
             limiter = self.limiter = FrameLimiter()
@@ -127,14 +137,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self.send_error("bad_frame", f"Unknown frame type {content.get('type')!r}.", ref)
         try:
             await getattr(self, method)(content)
-        except FrameError as exc:
-            await self.send_error(exc.code, str(exc), ref)
-        except NotFound:
-            await self.send_error("not_found", "Conversation not found.", ref)
-        except (MessageError, ConversationError) as exc:
-            await self.send_error(exc.code, str(exc), ref)
-        except LimitReached as exc:
-            await self.send_error(exc.code, exc.reason, ref)
+        except OrbitError as exc:  # a bad frame, not found, refused by the plan: the connection stays
+            await self.send_frame(ws_error_frame(exc, ref=ref))
         except Exception:
             logger.exception("websocket frame %s failed", content.get("type"))
             await self.send_error("internal", "Something went wrong; nothing was stored. Try again.", ref)
