@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from orbit.lib.ratelimit.counter import counter_key, rule_value
 from orbit.lib.shared_cache import shared_cache
 
 
@@ -36,13 +37,10 @@ def alert_raised(*, organization_id: int, metric: str, period: dt.date, level: s
 
 
 def ratelimit_value(*, schema: str, scope: str, ident: str = "") -> str:
-    """The value django-ratelimit hashes (with its group, rate and window) into its key."""
-    return f"{schema}|{scope}|{ident}"
+    """The value django-ratelimit hashes (with its group, rate and window) into its key: the
+    same as a counted window's (orbit.lib.ratelimit.counter.rule_value)."""
+    return rule_value(schema=schema, scope=scope, ident=ident)
 
 
-def ratelimit_counter(*, schema: str, scope: str, ident: str = "", policy: str, quota: int, window: int,
-                      window_end: int) -> str:
-    """One rate-limit window's counter: tenant schema, scope (api, widget, login-ip,
-    login-account), ident (visitor IP, account), the policy and its rate, and the end of
-    the fixed window it counts (so a new window is a new key)."""
-    return f"billing:rl:{schema}|{scope}|{ident}:{policy}:{quota}/{window}s:{window_end}"
+# One rate-limit window's counter (orbit.lib.ratelimit counts them; the key keeps billing's prefix).
+ratelimit_counter = counter_key

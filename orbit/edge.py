@@ -5,9 +5,9 @@ tenant's requests).
 
     application = RateLimitEdge(django_asgi_app)     # orbit.routing
 
-For /api/… and /widget/… (billing.ratelimit.EDGE_PREFIXES) on a tenant host, the rules of
-billing.ratelimit.tenant_rules are counted here (billing.ratelimit.check_async, one Lua
-call on an asyncio Redis client, keys from billing.cache_keys) and:
+For /api/… and /widget/… (billing.ratelimit.EDGE_PREFIXES) on a tenant host, billing's rules
+(billing.ratelimit.tenant_rules, from the tenant's plan) are counted here with
+orbit.lib.ratelimit (counter.check_async: one Lua call on an asyncio Redis client) and:
 
 * refused → a prebuilt 429 (Retry-After, RateLimit, RateLimit-Policy; no template, no query);
 * allowed → passed to Django with scope[SCOPE_COUNTED] set (RateLimitMiddleware does not
@@ -36,6 +36,8 @@ from django.conf import settings
 from django.http.request import split_domain_port
 
 from billing import ratelimit, selectors
+from orbit.lib.ratelimit import counter, responses
+from orbit.lib.ratelimit.client_ip import scope_client_ip
 from tenants import routing
 
 PROFILE_TTL = 5.0
@@ -85,7 +87,7 @@ class RateLimitEdge:
         """The refusal of a window known to be full until its end, if any (no Redis trip)."""
         refusing = self._refusing.get(self._memo_key(rules))
         if refusing is not None and refusing[0] > now:
-            return ratelimit.Outcome(rule=refusing[1], remaining=0, reset=refusing[0] - now, limited=True)
+            return counter.Outcome(rule=refusing[1], remaining=0, reset=refusing[0] - now, limited=True)
         return None
 
     def _remember(self, rules, now: int, outcome) -> None:
@@ -100,7 +102,7 @@ class RateLimitEdge:
             if remembered is not None:
                 return await self._refuse(scope, send, group, remembered)
         redis_client = self._redis()
-        refusing = ratelimit.full(await ratelimit.peek_async([*rules, guard], redis_client))
+        refusing = counter.full(await counter.peek_async([*rules, guard], redis_client))
         if refusing is not None:
             group = ratelimit.api_group(rules, guard, refusing)
             self._remember(group, now, refusing)
@@ -111,12 +113,12 @@ class RateLimitEdge:
             if message["type"] == "http.response.start":
                 charged = ratelimit.charged_rules(rules=rules, guard=guard, status=message["status"],
                                                   authenticated=bool(inner.get(ratelimit.SCOPE_AUTHENTICATED)))
-                outcomes = await ratelimit.check_async(charged, redis_client)
+                outcomes = await counter.check_async(charged, redis_client)
                 if outcomes:
-                    tightest = ratelimit.tightest(outcomes)
+                    tightest = counter.tightest(outcomes)
                     if tightest.remaining == 0:  # full now: the next calls are refused from memory
                         self._remember(charged, int(time.time()), tightest)
-                    extra = [(k.lower().encode(), v.encode()) for k, v in ratelimit.header_pairs(charged, tightest)]
+                    extra = [(k.lower().encode(), v.encode()) for k, v in responses.header_pairs(charged, tightest)]
                     message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
@@ -139,7 +141,7 @@ class RateLimitEdge:
         return organization.schema_name, organization.pk, entry[1]
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(ratelimit.EDGE_PREFIXES) or not ratelimit.enabled():
+        if scope["type"] != "http" or not scope["path"].startswith(ratelimit.EDGE_PREFIXES) or not counter.enabled():
             return await self.app(scope, receive, send)
         host = ""
         for name, value in scope.get("headers", ()):
@@ -153,7 +155,7 @@ class RateLimitEdge:
         if tenant is None:
             return await self.app(scope, receive, send)
         schema, organization_id, profile = tenant
-        ip = ratelimit.scope_client_ip(scope)
+        ip = scope_client_ip(scope)
         rules = ratelimit.tenant_rules(schema=schema, organization_id=organization_id, path=scope["path"], ip=ip,
                                        profile=profile)
         if ratelimit.is_token_api(scope["path"]):
@@ -165,13 +167,13 @@ class RateLimitEdge:
         remembered = self._remembered(rules, now)
         if remembered is not None:
             return await self._refuse(scope, send, rules, remembered)
-        outcomes = await ratelimit.check_async(rules, self._redis())
+        outcomes = await counter.check_async(rules, self._redis())
         if not outcomes:  # failed open: let it through, uncounted, without a second try in Django
             return await self.app({**scope, ratelimit.SCOPE_COUNTED: True}, receive, send)
         if outcomes[-1].limited:
             self._remember(rules, now, outcomes[-1])
             return await self._refuse(scope, send, rules, outcomes[-1])
-        extra = [(k.lower().encode(), v.encode()) for k, v in ratelimit.header_pairs(rules, ratelimit.tightest(outcomes))]
+        extra = [(k.lower().encode(), v.encode()) for k, v in responses.header_pairs(rules, counter.tightest(outcomes))]
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

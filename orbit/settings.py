@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "orbit.lib.errors.OrbitErrorMiddleware",  # an OrbitError escaping an /api/ view: the API envelope
 ]
 
 TEMPLATES = [
@@ -275,7 +276,7 @@ ORBIT_TRUSTED_PROXY_IP_HEADER = env("ORBIT_TRUSTED_PROXY_IP_HEADER") or None
 # Every proxy in front of Orbit (IPs/CIDRs): uvicorn believes X-Forwarded-For/-Proto only from
 # these (orbit/run.py proxy_flags), and X-Forwarded-For's right-most address not listed is the client.
 ORBIT_TRUSTED_PROXIES = [p.strip() for p in (env("ORBIT_TRUSTED_PROXIES", "") or "").split(",") if p.strip()]
-# Websocket frames per connection (billing.ratelimit.FrameLimiter defaults).
+# Websocket frames per connection (chat.consumers.base.FrameLimiter defaults).
 BILLING_WS_FRAMES_PER_SECOND = 10.0
 BILLING_WS_FRAME_BURST = 30
 # Cached usage counters fed by hot-path ledger rows (chat messages) are updated in one

@@ -253,8 +253,8 @@ def test_edge_refuses_before_django_with_the_headers(tight_plan, tenant, other_t
 def test_edge_refuses_from_memory_until_the_window_ends(tight_plan, tenant, other_tenant, monkeypatch):
     """Once a tenant's window is full, the rest of it is refused without a Redis round trip;
     the window's end sends it back to Redis; another tenant is never refused from memory."""
-    from billing import ratelimit
     from orbit import edge as edge_module
+    from orbit.lib.ratelimit import counter as ratelimit  # the edge counts with orbit.lib.ratelimit
 
     put_on(tight_plan, tenant, other_tenant)
     calls = []
