@@ -3,12 +3,17 @@ the periodic ones fan out over the tenants themselves."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django_tenants.utils import get_public_schema_name, get_tenant_model, tenant_context
 
 from chat import services
+from chat.services import privacy
 from chat.services.presence import SETTLE_TASK
 from orbit.lib.tenancy import current_organization
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name=SETTLE_TASK)
@@ -32,15 +37,11 @@ def conversations_auto_resolve() -> int:
 @shared_task(name="chat.tasks.retention_apply_all")
 def retention_apply_all() -> int:
     """Beat entry (issue 15): each tenant's conversation retention (chat.services.privacy)."""
-    import logging
-
-    from chat.services import privacy
-
     total = 0
     for organization in get_tenant_model().objects.exclude(schema_name=get_public_schema_name()):
         try:
             with tenant_context(organization):
                 total += privacy.retention_apply()["conversations"]
         except Exception:
-            logging.getLogger("chat.tasks").exception("retention of %s failed", organization.schema_name)
+            log.exception("retention of %s failed", organization.schema_name)
     return total

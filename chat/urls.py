@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from chat.views import inbox, reports, widget
+from chat.views import inbox, inbox_actions, reports, widget
 from chat.views import settings as chat_settings
 
 app_name = "chat"
@@ -13,9 +13,9 @@ urlpatterns = [
     path("inbox/c/<int:conversation_id>/older", inbox.older_messages, name="older"),
     path("inbox/c/<int:conversation_id>/row", inbox.row, name="row"),
     path("inbox/c/<int:conversation_id>/panel", inbox.panel, name="panel"),
-    path("inbox/c/<int:conversation_id>/status", inbox.set_status, name="status"),
-    path("inbox/c/<int:conversation_id>/assign", inbox.assign, name="assign"),
-    path("inbox/c/<int:conversation_id>/labels", inbox.labels, name="labels"),
+    path("inbox/c/<int:conversation_id>/status", inbox_actions.set_status, name="status"),
+    path("inbox/c/<int:conversation_id>/assign", inbox_actions.assign, name="assign"),
+    path("inbox/c/<int:conversation_id>/labels", inbox_actions.labels, name="labels"),
     path("widget.js", widget.loader, name="widget_loader"),
     path("widget/<str:key>/", widget.frame, name="widget_frame"),
     path("reports/", reports.index, name="reports"),

@@ -1,32 +1,28 @@
 """Host → organization: THE tenant resolver. The HTTP middleware, the ASGI rate-limit edge and
-the websocket tenant middleware all call `resolve_host` (or, on the event loop, its memory-only
-half `resolve_host_in_memory`); nothing else looks a host up.
+the websocket tenant middleware call `resolve_host` (on the event loop `resolve_host_async`,
+whose memory half `resolve_host_in_memory` does no I/O); nothing else looks a host up.
 
-Three tiers, nearest first:
-
-1. this process's memory: a hit costs no I/O at all (a copy of the organization, so a request
-   that changes its `request.tenant` never changes another's);
-2. the shared cache (Redis, `routing:host:<host>`): what a new process fills its memory from;
-3. the database (`Domain`, then a partner's wildcard).
+Three tiers, nearest first: this process's memory (a hit costs no I/O; a copy per hit, so a
+request that changes its `request.tenant` never changes another's), the shared cache (Redis,
+`routing:host:<host>`: what a new process fills its memory from), the database (`Domain`,
+then a partner's wildcard).
 
 Every service that changes what a host resolves to (status, plan, domains, deletion) calls an
-`invalidate_*` below (on commit): the hosts leave this process's memory and the shared cache,
+`invalidate_*` below on commit: the hosts leave this process's memory and the shared cache,
 and the shared routing version (`routing:version`, a random token) changes. Each process
-compares that version with the one its memory was filled under at most every
-`settings.ORBIT_ROUTING_POLL_SECONDS` (default 1 s; 0 = on every lookup, as the test suite
-runs) and drops its memory when it moved: another process's change is seen within that poll.
-A flushed cache loses the key: a new token is written, which also drops every memory.
+compares it with the one its memory was filled under at most every
+`settings.ORBIT_ROUTING_POLL_SECONDS` (1 s; 0 = every lookup, as the tests run) and drops its
+memory when it moved. A flushed cache loses the key: a new token drops every memory.
 
-When the shared cache is unreachable, routing degrades instead of failing: a warning is
-logged, lookups go straight to the database for `SHARED_RETRY` seconds before the cache is
-tried again, and memory entries live only `DEGRADED_TTL` seconds (no invalidation can reach
-this process meanwhile). Invalidations that could not reach the cache are retried on the next
-lookup that finds it back.
+Shared cache unreachable: routing degrades instead of failing. A warning is logged, lookups go
+to the database (the cache is tried again after `SHARED_RETRY` s), memory entries live only
+`DEGRADED_TTL` s (no invalidation can reach this process), and invalidations that could not
+reach the cache are sent by the first lookup that finds it back.
 
-Wildcards: a partner (or holding) with a verified `*.chat.partner.com.br` serves each of its
-clients at `<client slug>.chat.partner.com.br` (one label, as in TLS). An exact domain always
-wins; a label that is not one of the partner's clients is unknown. The concrete host is what
-gets cached, so invalidation names the concrete hosts too (`organization_hosts`)."""
+Wildcards: a partner (or holding) with a verified `*.chat.partner.com.br` serves each client at
+`<client slug>.chat.partner.com.br` (one label, as in TLS). An exact domain always wins; a label
+that is not one of the partner's clients is unknown. The concrete host is what gets cached, so
+invalidation names the concrete hosts too (`organization_hosts`)."""
 
 from __future__ import annotations
 
@@ -90,9 +86,6 @@ class _Memory:
         self.unsent: set[str] = set()  # hosts whose invalidation did not reach the shared cache
         self.lock = threading.Lock()
 
-    def clear(self) -> None:
-        self.entries.clear()
-        self.checked = float("-inf")
 
 
 _memory = _Memory()
@@ -100,9 +93,9 @@ _memory = _Memory()
 
 def forget_memory() -> None:
     """Drop this process's routing memory (tests; a process that knows better)."""
-    _memory.clear()
+    _memory.entries.clear()
+    _memory.checked = _memory.down_until = float("-inf")
     _memory.version = None
-    _memory.down_until = float("-inf")
 
 
 # --- the shared cache, guarded ----------------------------------------------------------
@@ -152,17 +145,11 @@ def _check_version(now: float) -> None:
     _memory.checked = now
 
 
-def _memory_ttl(organization) -> float:
-    if degraded():
-        return DEGRADED_TTL
-    return LOCAL_TTL if organization is not None else MISSING_TTL
-
-
 # --- resolving --------------------------------------------------------------------------
 
 
 def _answer(organization: Organization | None) -> Organization | None:
-    return copy.copy(organization) if organization is not None else None
+    return copy.copy(organization) if organization is not None else None  # each request its own
 
 
 def resolve_host_in_memory(host: str):
@@ -197,7 +184,8 @@ def resolve_host(host: str) -> Organization | None:
     if entry is not None and entry[0] > now:
         return _answer(entry[1])
     organization = _from_shared_or_database(host)
-    _memory.entries[host] = (time.monotonic() + _memory_ttl(organization), organization)
+    ttl = DEGRADED_TTL if degraded() else LOCAL_TTL if organization is not None else MISSING_TTL
+    _memory.entries[host] = (time.monotonic() + ttl, organization)
     if len(_memory.entries) > 50_000:
         _memory.entries.clear()
     return _answer(organization)
