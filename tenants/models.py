@@ -159,5 +159,25 @@ class BulkImport(models.Model):
         return sum(1 for r in self.results if r.get("ok"))
 
 
+class BackupRecord(models.Model):
+    """A tenant backup that was stored (tenants.data.backup): the backup itself is files in
+    storage; this public row lets the operator's dashboard tell the last one without listing
+    every tenant's storage."""
+
+    # deleting a tenant deletes its backups (its storage prefix), and so these rows
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    schema_name = models.CharField(max_length=63)
+    backup_id = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"backup {self.backup_id} of {self.schema_name}"
+
+
 # The operator dashboard's snapshot tables (issue 14) live beside the code that writes them.
 from tenants.dashboard.models import AcquisitionCost, ActivityDay, OrganizationDay, PlatformDay  # noqa: E402,F401

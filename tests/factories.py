@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 from billing.services import subscription_start
 from branding.models import Brand
 from tenants import provisioning
-from tenants.models import BulkImport, Domain, Organization, SupportGrant
+from tenants.models import BackupRecord, BulkImport, Domain, Organization, SupportGrant
 from tenants.services import organization_create, organization_delete
 
 OWNER_PASSWORD = "senha-forte-123"
@@ -116,6 +116,7 @@ def reset_to_session_state(session: SessionTenants) -> None:
         Brand.objects.filter(organization_id=org.pk).delete()
         SupportGrant.objects.filter(client_id=org.pk).delete()
         BulkImport.objects.filter(partner_id=org.pk).delete()
+        BackupRecord.objects.filter(organization_id=org.pk).delete()
         with schema_context(org.schema_name), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = %s", [org.schema_name]

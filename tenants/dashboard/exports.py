@@ -103,6 +103,7 @@ def health(f: Figures, h: Health):
         ("failed_payments", h.failed_payments), ("overdue_invoices", h.overdue_invoices),
         ("overdue_amount", h.overdue_amount), ("last_billing_run", h.last_billing_run),
         ("last_billed_period", h.last_billed_period), ("last_snapshot", h.last_snapshot),
+        ("last_backup", h.last_backup),
         ("near_limit", f.snapshot.near_limit if f.snapshot else None),
         ("at_limit", f.snapshot.at_limit if f.snapshot else None),
     ]

@@ -21,7 +21,7 @@ from billing import periods
 from billing.models import BillingNotice, Invoice, LimitAlert
 from billing.models.money import PLATFORM_ISSUER
 from tenants.dashboard.models import PlatformDay
-from tenants.models import PoolSchema
+from tenants.models import BackupRecord, PoolSchema
 
 SENT_AT_HEADER = "orbit_sent_at"
 QUEUE_AGE_WARNING_SECONDS = 300
@@ -51,6 +51,7 @@ class Health:
     last_billing_run: dt.datetime | None = None
     last_billed_period: dt.date | None = None
     last_snapshot: dt.datetime | None = None
+    last_backup: dt.datetime | None = None
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -71,6 +72,7 @@ def _counts(health: Health, *, now: dt.datetime, since: dt.datetime) -> None:
     q = connection.ops.quote_name
     invoice, notice, alert = (q(m._meta.db_table) for m in (Invoice, BillingNotice, LimitAlert))
     pool, platform = q(PoolSchema._meta.db_table), q(PlatformDay._meta.db_table)
+    backup = q(BackupRecord._meta.db_table)
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -82,14 +84,15 @@ def _counts(health: Health, *, now: dt.datetime, since: dt.datetime) -> None:
             f"       (SELECT count(*) FROM {pool}), "
             f"       (SELECT max(created_at) FROM {invoice} WHERE kind = 'period'), "
             f"       (SELECT max(period) FROM {invoice} WHERE kind = 'period'), "
-            f"       (SELECT max(computed_at) FROM {platform})",
+            f"       (SELECT max(computed_at) FROM {platform}), "
+            f"       (SELECT max(created_at) FROM {backup})",
             {"platform": PLATFORM_ISSUER, "now": now, "since": since, "period": periods.period_of(now)},
         )
         row = cursor.fetchone()
     health.postgres_ms = round((time.perf_counter() - started) * 1000, 1)
     health.postgres_ok = True
     (health.overdue_amount, health.overdue_invoices, health.failed_payments, health.open_alerts, health.pool_size,
-     health.last_billing_run, health.last_billed_period, health.last_snapshot) = row
+     health.last_billing_run, health.last_billed_period, health.last_snapshot, health.last_backup) = row
 
 
 def _redis_client(url: str):

@@ -25,6 +25,7 @@ from django.utils import timezone
 from orbit.lib import storage as stored
 from tenants.data import archive
 from tenants.data.errors import DataError
+from tenants.models import BackupRecord
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ def backup_create(*, organization, kind: str = "manual", note: str = "") -> Back
         default_storage.delete(saved)
         raise DataError(f"could not store the backup as {entry.name}")
     default_storage.save(_index_name(entry.schema, kind, entry.id), ContentFile(json.dumps(entry.as_dict()).encode()))
+    BackupRecord.objects.create(organization_id=organization.pk, schema_name=entry.schema, backup_id=entry.id,
+                                kind=kind, size=entry.size)
     logger.info("backup %s of %s: %s bytes", entry.id, organization.slug, entry.size)
     return entry
 
@@ -129,6 +132,7 @@ def backup_open(entry: BackupEntry, *, workdir: str) -> archive.Opened:
 def backup_delete(entry: BackupEntry) -> None:
     default_storage.delete(entry.name)
     default_storage.delete(_index_name(entry.schema, entry.kind, entry.id))
+    BackupRecord.objects.filter(backup_id=entry.id).delete()
 
 
 # --- schedule and retention ------------------------------------------------------------

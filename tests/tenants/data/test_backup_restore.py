@@ -201,3 +201,19 @@ def test_restore_drill_checks_counts_and_files(live_db, media):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'drill_%'")
         assert cursor.fetchone()[0] == 0
+
+
+def test_the_operator_dashboard_tells_the_last_backup(live_db, media):
+    from tenants.dashboard.health import health_check
+    from tenants.models import BackupRecord
+
+    org = make_organization("origem")
+    assert health_check().last_backup is None
+    entry = backup_create(organization=org)
+    record = BackupRecord.objects.get(backup_id=entry.id)
+    assert (record.schema_name, record.kind, record.size) == ("t_origem", "manual", entry.size)
+    assert health_check().last_backup == record.created_at
+    from tenants.data.backup import backup_delete
+
+    backup_delete(entry)
+    assert not BackupRecord.objects.exists()
