@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("ORBIT_VAR_DIR") or ROOT / "var")  # another folder: tests of restarts
 ENV_FILE = VAR / "services.env"
 PG_DIR = VAR / "pg"
 REDIS_DIR = VAR / "redis"
@@ -105,14 +105,25 @@ def _redis_alive(port: int) -> bool:
         return False
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def redis_up() -> str:
+    """Find the embedded Redis, or start it: on the port it had when that port is free (the
+    processes running with its URL reconnect to a restarted Redis), else on a free one."""
     REDIS_DIR.mkdir(parents=True, exist_ok=True)
     port_file = REDIS_DIR / "port"
-    if port_file.exists():
-        port = int(port_file.read_text())
-        if _redis_alive(port):
-            return f"redis://127.0.0.1:{port}"
-    port = _free_port()
+    port = int(port_file.read_text()) if port_file.exists() else None
+    if port is not None and _redis_alive(port):
+        return f"redis://127.0.0.1:{port}"
+    if port is None or not _port_free(port):
+        port = _free_port()
     subprocess.run(
         [
             str(_redis_binary()),
@@ -145,6 +156,76 @@ def redis_down() -> None:
     except (ProcessLookupError, ValueError):
         pass
     pid_file.unlink(missing_ok=True)
+
+
+# --- supervision ---------------------------------------------------------------------
+
+
+def postgres_alive() -> bool:
+    """The embedded server accepts connections on its unix socket. (Its pid file is no
+    proof: a killed postmaster can linger as a zombie no one reaps in a container.)"""
+    for path in PG_DIR.glob(".s.PGSQL.*"):
+        if path.suffix == ".lock":
+            continue
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1)
+                sock.connect(str(path))
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def redis_alive() -> bool:
+    port_file = REDIS_DIR / "port"
+    return port_file.exists() and _redis_alive(int(port_file.read_text()))
+
+
+class Supervisor:
+    """Restarts the embedded services `make run` started when one dies (`kill -9`, a crash),
+    in a fresh `python -m orbit.embedded up` (PostgreSQL on its socket, Redis on its port, so
+    the running processes reconnect), retrying with backoff (1 s doubling to 30 s), logged.
+    Services given by DATABASE_URL / REDIS_URL are someone else's to run."""
+
+    MAX_DELAY = 30.0
+
+    def __init__(self, *, log=print, clock=time.monotonic):
+        self.log, self.clock = log, clock
+        self.watched = {}
+        if not os.environ.get("DATABASE_URL"):
+            self.watched["PostgreSQL"] = postgres_alive
+        if not os.environ.get("REDIS_URL"):
+            self.watched["Redis"] = redis_alive
+        self.delay = {name: 1.0 for name in self.watched}
+        self.next_try = {name: 0.0 for name in self.watched}
+        self.restarts = {name: 0 for name in self.watched}
+
+    def check(self) -> list[str]:
+        """One look: restart what is down and due a try; returns the names restarted."""
+        down = [name for name, alive in self.watched.items() if not alive()]
+        for name in self.watched:
+            if name not in down:
+                self.delay[name] = 1.0
+        due = [name for name in down if self.clock() >= self.next_try[name]]
+        if not due:
+            return []
+        self.log(f"embedded {', '.join(due)} down: restarting", flush=True)
+        done = subprocess.run([sys.executable, "-m", "orbit.embedded", "up"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        restarted = []
+        for name in due:
+            if done.returncode == 0 and self.watched[name]():
+                self.restarts[name] += 1
+                self.delay[name] = 1.0
+                restarted.append(name)
+                self.log(f"embedded {name} restarted", flush=True)
+            else:
+                self.next_try[name] = self.clock() + self.delay[name]
+                self.log(f"embedded {name} did not restart (next try in {self.delay[name]:.0f} s): "
+                         f"{(done.stderr or '').strip()[-300:]}", flush=True)
+                self.delay[name] = min(self.delay[name] * 2, self.MAX_DELAY)
+        return restarted
 
 
 # --- entry points -------------------------------------------------------------------

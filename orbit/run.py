@@ -89,7 +89,12 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     exit_code = 0
+    supervisor = embedded.Supervisor(log=lambda *a, **k: print(*a, file=sys.stderr, **k))
+    next_look = 0.0
     while not stopping:
+        if time.monotonic() >= next_look:  # losing Redis or PostgreSQL degrades Orbit; bring them back
+            supervisor.check()
+            next_look = time.monotonic() + 2
         for name, proc in procs.items():
             if proc.poll() is not None:
                 print(f"{name} exited with {proc.returncode}; stopping the rest", file=sys.stderr, flush=True)
