@@ -7,11 +7,13 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import connection
+from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from accounts import twofactor
 from accounts.audit import ACTION_GROUPS, AuditFilter, action_label, audit_entries, group_choices
 from accounts.models import AuditEntry, User
-from accounts.services import audit_export_lines
+from accounts.services import UserRefused, audit_export_lines
 
 
 class OperatorCreationForm(AdminUserCreationForm):
@@ -50,9 +52,6 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Redefinir a verificação em duas etapas"))
     def reset_two_factor(self, request, queryset):
-        from accounts import twofactor
-        from accounts.services import UserRefused
-
         done = 0
         for operator in queryset:
             try:
@@ -123,7 +122,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Exportar os selecionados (CSV)"))
     def export_csv(self, request, queryset):
-        from django.http import StreamingHttpResponse
 
         lines = audit_export_lines(
             filters=AuditFilter(), actor=request.user, request=request, schema=connection.schema_name,

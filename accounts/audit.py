@@ -15,13 +15,14 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import AuditEntry
+from accounts.useragents import describe_user_agent  # noqa: F401  (re-exported: audit pages and sessions)
+from orbit.lib.ratelimit.client_ip import client_ip as edge_client_ip
 
 USER_AGENT_MAX = AuditEntry._meta.get_field("user_agent").max_length
 
@@ -29,59 +30,19 @@ USER_AGENT_MAX = AuditEntry._meta.get_field("user_agent").max_length
 # --- where a request comes from ------------------------------------------------------------
 
 
-def _address(value: str) -> str | None:
-    value = value.strip().strip('"')
-    if value.startswith("["):
-        value = value[1:].split("]", 1)[0]
-    elif value.count(":") == 1:
-        value = value.split(":", 1)[0]
+def client_ip(request) -> str | None:
+    """The client's address as the edge's per-IP limits see it (orbit.lib.ratelimit: the
+    trusted proxy header only when configured); None when that is not an IP address."""
     try:
-        return str(ipaddress.ip_address(value))
+        return str(ipaddress.ip_address(edge_client_ip(request)))
     except ValueError:
         return None
-
-
-def client_ip(request) -> str | None:
-    """The client's address: REMOTE_ADDR, or the trusted proxy header when configured."""
-    remote = _address(request.META.get("REMOTE_ADDR") or "")
-    name = getattr(settings, "ORBIT_TRUSTED_PROXY_IP_HEADER", None)
-    header = request.META.get("HTTP_" + name.upper().replace("-", "_")) if name else None
-    if not header or not header.strip():
-        return remote
-    entries = [entry for entry in header.split(",") if entry.strip()]
-    if name.lower() != "x-forwarded-for":
-        return _address(entries[-1]) or remote
-    trusted = [ipaddress.ip_network(p, strict=False) for p in getattr(settings, "ORBIT_TRUSTED_PROXIES", ())]
-    address = None
-    for entry in reversed(entries):
-        address = _address(entry)
-        if address is None:
-            return remote
-        if not any(ipaddress.ip_address(address) in network for network in trusted):
-            return address
-    return address or remote
 
 
 def user_agent(request) -> str:
     raw = request.META.get("HTTP_USER_AGENT") or ""
     # No control characters (NUL, CR/LF) in what admins read and export.
     return "".join(ch for ch in raw if ch.isprintable())[:USER_AGENT_MAX]
-
-
-def describe_user_agent(ua: str) -> str:
-    """"Chrome · Linux" out of a User-Agent, or a plain "unknown browser"."""
-    if not ua:
-        return _("Navegador desconhecido")
-    browser = next((name for pattern, name in (
-        (r"Edg/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/", "Firefox"), (r"Chrom(e|ium)/", "Chrome"),
-        (r"Version/[\d.]+.*Safari/", "Safari"), (r"curl/", "curl"), (r"python", "Python"),
-    ) if re.search(pattern, ua)), "")
-    system = next((name for pattern, name in (
-        (r"iPhone|iPad", "iOS"), (r"Android", "Android"), (r"Windows", "Windows"), (r"Mac OS X|Macintosh", "macOS"),
-        (r"CrOS", "ChromeOS"), (r"Linux", "Linux"),
-    ) if re.search(pattern, ua)), "")
-    label = " · ".join(part for part in (browser, system) if part)
-    return label or ua[:60]
 
 
 def request_meta(request) -> dict:

@@ -2,7 +2,16 @@
 otherwise LocaleMiddleware's choice (cookie, then the browser's Accept-Language) stands."""
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.shortcuts import redirect
 from django.utils import translation
+from django_tenants.utils import get_public_schema_name
+
+from accounts import audit, twofactor, usersessions
+from accounts.operator import admin_action_record, admin_action_snapshot
+from accounts.services import audit_download
 
 
 class UserLanguageMiddleware:
@@ -39,15 +48,11 @@ class AccountSecurityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from accounts import usersessions
-
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             refusal = self._second_factor_gate(request, user)
             if refusal is not None:
                 return refusal
-        from accounts import audit
-
         recorded = audit.written.set([])
         try:
             response = self.get_response(request)
@@ -56,8 +61,6 @@ class AccountSecurityMiddleware:
             audit.written.reset(recorded)
         snapshot = getattr(request, "_orbit_admin_action", None)
         if snapshot is not None and 300 <= response.status_code < 400:
-            from accounts.operator import admin_action_record
-
             admin_action_record(request=request, snapshot=snapshot)
         usersessions.session_touch(request)
         return response
@@ -71,8 +74,6 @@ class AccountSecurityMiddleware:
             return
         filename = audit.attachment_name(response)
         if filename is not None:
-            from accounts.services import audit_download
-
             audit_download(request=request, filename=filename)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -81,23 +82,12 @@ class AccountSecurityMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_staff:
             return None
-        from django.db import connection
-        from django_tenants.utils import get_public_schema_name
-
         if connection.schema_name != get_public_schema_name():
             return None
-        from accounts.operator import admin_action_snapshot
-
         request._orbit_admin_action = admin_action_snapshot(request, view_func, view_kwargs)
         return None
 
     def _second_factor_gate(self, request, user):
-        from django.contrib.auth import BACKEND_SESSION_KEY
-        from django.contrib.auth.models import AnonymousUser
-        from django.shortcuts import redirect
-
-        from accounts import twofactor
-
         if twofactor.session_verified(request) or request.path.startswith(self.EXEMPT_PREFIXES):
             return None
         organization = getattr(request, "tenant", None)

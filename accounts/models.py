@@ -16,6 +16,7 @@ from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.util import random_hex
 
 from accounts.fields import EncryptedTextField
+from accounts.useragents import describe_user_agent
 
 
 class UserManager(BaseUserManager):
@@ -156,8 +157,6 @@ class AuditEntry(models.Model):
     @property
     def device(self) -> str:
         """The browser, in a few words ("Chrome · Linux"); "" when none was recorded."""
-        from accounts.audit import describe_user_agent
-
         return describe_user_agent(self.user_agent) if self.user_agent else ""
 
 

@@ -21,8 +21,9 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
-from accounts.audit import USER_AGENT_MAX, request_meta
+from accounts.audit import USER_AGENT_MAX, audit_entries, csv_lines, request_meta
 from accounts.audit import written as audit_written
 from accounts.models import ApiToken, AuditEntry
 from accounts.tokens import password_reset_token
@@ -95,10 +96,6 @@ def audit_export_lines(*, filters, actor, request=None, schema: str, entries=Non
     """Record the export, then return the CSV's lines (accounts.audit.csv_lines), produced
     lazily inside `schema`: a streamed body is read after the view returned, when the
     connection is no longer on the tenant's schema."""
-    from django_tenants.utils import schema_context
-
-    from accounts.audit import audit_entries, csv_lines
-
     audit_record(action="audit.export", actor=actor, target=filters.query() or "*", request=request)
 
     def lines():
@@ -179,7 +176,7 @@ def user_invite(
     return user
 
 
-def _managed(user_id: int, actor) -> User:
+def person_managed(user_id: int, actor) -> User:
     user = User.objects.select_for_update().filter(pk=user_id).exclude(role=User.Role.SUPPORT).first()
     if user is None:
         raise User.DoesNotExist
@@ -199,7 +196,7 @@ def user_set_role(*, user_id: int, role: str, actor) -> User:
         raise UserRefused(_("Papel inválido."))
     if role == User.Role.ADMIN and actor.role != User.Role.OWNER:
         raise UserRefused(_("Só o proprietário pode promover administradores."))
-    user = _managed(user_id, actor)
+    user = person_managed(user_id, actor)
     if user.role != role:
         previous = user.role
         user.role = role
@@ -211,7 +208,7 @@ def user_set_role(*, user_id: int, role: str, actor) -> User:
 @transaction.atomic
 def user_deactivate(*, user_id: int, actor) -> User:
     """The person can no longer log in; their history stays."""
-    user = _managed(user_id, actor)
+    user = person_managed(user_id, actor)
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -221,7 +218,7 @@ def user_deactivate(*, user_id: int, actor) -> User:
 
 @transaction.atomic
 def user_reactivate(*, user_id: int, actor, seat_check: SeatCheck) -> User:
-    user = _managed(user_id, actor)
+    user = person_managed(user_id, actor)
     if not user.is_active:
         refusal = seat_check()
         if refusal:

@@ -29,13 +29,15 @@ from urllib.parse import quote, urlencode
 
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import RecoveryCode, TotpDevice
+from accounts.models import RecoveryCode, TotpDevice, UserSession
 from accounts.platform.models import TwoFactorPolicy
-from accounts.services import audit_record
+from accounts.services import UserRefused, audit_record, person_managed
 
 PARTNER_KIND = "partner"
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
@@ -294,8 +296,6 @@ def recovery_codes_regenerate(*, user, code: str, request=None) -> list[str]:
 
 def people_with_two_factor():
     """The tenant's people whose second factor is on (for an admin to reset a lost one)."""
-    from django.contrib.auth import get_user_model
-
     people = get_user_model().objects.filter(totpdevice__confirmed=True).exclude(role="support")
     return people.order_by("email").distinct()
 
@@ -303,15 +303,9 @@ def people_with_two_factor():
 def two_factor_reset(*, user_id: int, actor, request=None):
     """An owner or admin turns off someone else's second factor (a lost phone and lost codes),
     and ends that person's sessions; where 2FA is required they enrol again at their next
-    login. The rules of every change to people apply (accounts.services._managed): never
+    login. The rules of every change to people apply (accounts.services.person_managed): never
     oneself, never the owner, admins only by the owner. Raises User.DoesNotExist or
     accounts.services.UserRefused; on the platform (operators), any other operator."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.sessions.models import Session
-
-    from accounts.models import UserSession
-    from accounts.services import UserRefused, _managed
-
     User = get_user_model()
     with transaction.atomic():
         if connection.schema_name == "public":
@@ -319,7 +313,7 @@ def two_factor_reset(*, user_id: int, actor, request=None):
             if person.pk == actor.pk:
                 raise UserRefused(_("Você não pode alterar o seu próprio acesso."))
         else:
-            person = _managed(user_id, actor)
+            person = person_managed(user_id, actor)
         if not TotpDevice.objects.filter(user_id=person.pk).exists():
             raise UserRefused(_("Esta pessoa não usa a verificação em duas etapas."))
         TotpDevice.objects.filter(user_id=person.pk).delete()
@@ -348,8 +342,6 @@ def pending_start(request, *, user, backend: str, next_url: str) -> None:
 
 def pending_user(request):
     """The person halfway through logging in on this host, or None (expired, another schema)."""
-    from django.contrib.auth import get_user_model
-
     data = request.session.get(PENDING)
     if not isinstance(data, dict):
         return None

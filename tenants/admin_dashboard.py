@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.models import Plan, Subscription
+from billing.pricing import AmountError, parse_amount
 from orbit.lib.admin import ReadOnlyAdminMixin
 from tenants.dashboard import charts, display, exports
 from tenants.dashboard.models import AcquisitionCost, ActivityDay, OrganizationDay, PlatformDay
@@ -296,8 +297,6 @@ def _trial_consequence(organization, data):
 
 
 def _credit_consequence(organization, data):
-    from billing.pricing import AmountError, parse_amount
-
     try:
         amount = parse_amount(data["amount"])
     except AmountError as refused:

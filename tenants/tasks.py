@@ -1,8 +1,10 @@
+import datetime as dt
 import logging
 
 from celery import shared_task
 
 from tenants import provisioning, services
+from tenants.dashboard.snapshots import snapshots_refresh
 from tenants.data.services import backup_scheduled
 from tenants.models import Organization
 from tenants.services.billing_mail import billing_notices_send as send_billing_notices
@@ -49,8 +51,4 @@ def dashboard_snapshots_refresh(days: list[str] | None = None) -> dict:
     """Beat (every 15 minutes): the operator dashboard's daily snapshots — today's state and
     usage, yesterday's usage, and any day late ledger rows belong to (tenants.dashboard.snapshots).
     days (ISO dates, oldest first): just those (the backlog "refresh now" leaves to the worker)."""
-    import datetime as dt
-
-    from tenants.dashboard.snapshots import snapshots_refresh
-
     return snapshots_refresh(days=[dt.date.fromisoformat(d) for d in days] if days else None)

@@ -18,6 +18,7 @@ import logging
 from decimal import Decimal
 
 import stripe
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, get_tenant_model, schema_context
@@ -57,12 +58,13 @@ def invoice_collect_later(invoice: Invoice) -> None:
     transaction.on_commit(lambda: _enqueue(invoice_id))
 
 
-def _enqueue(invoice_id: int) -> None:
-    from billing.tasks import stripe_invoice_collect
+COLLECT_TASK = "billing.tasks.stripe_invoice_collect"
 
+
+def _enqueue(invoice_id: int) -> None:
     try:
         with schema_context(get_public_schema_name()):  # public tables only
-            stripe_invoice_collect.delay(invoice_id)
+            current_app.send_task(COLLECT_TASK, args=(invoice_id,))  # by name: tasks import this module
     except Exception:  # an unreachable broker must not fail what opened the invoice
         logger.warning("could not enqueue the Stripe push of invoice %s (the hourly sync will)", invoice_id,
                        exc_info=True)

@@ -5,7 +5,6 @@ services write their own)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
@@ -18,6 +17,7 @@ from billing.pricing import AmountError, parse_amount
 from billing.services.audit import audit
 from tenants.models import Organization
 from tenants.services import organization_set_status
+from tenants.services.support import support_grant_issue
 
 
 class ActionRefused(Exception):
@@ -112,22 +112,11 @@ def operator_support_access(*, organization: Organization, actor) -> str:
     """A one-time link (token) for the operator to enter the organization as support, redeemed
     on its own host like a partner's (tenants.services.support): a short session as the
     organization's support identity, in its audit log with the operator's name."""
-    import secrets
-
-    from django.core import signing
-    from django.utils import timezone
-
-    from tenants.models import SupportGrant
-    from tenants.services.support import SUPPORT_LINK_SECONDS, SUPPORT_SALT, _token_hash
-
     _operator(actor)
     if organization.is_blocked:
         raise ActionRefused(_("Esta conta está suspensa: reative-a antes de entrar como suporte."))
-    raw = secrets.token_urlsafe(32)
-    grant = SupportGrant.objects.create(
-        partner=organization, client=organization, issued_by_email=actor.email,
-        issued_by_name=_("Orbit: %(name)s") % {"name": getattr(actor, "name", "") or actor.email},
-        token_hash=_token_hash(raw), expires_at=timezone.now() + dt.timedelta(seconds=SUPPORT_LINK_SECONDS),
-    )
+    grant, token = support_grant_issue(
+        issuer=organization, client=organization, email=actor.email,
+        name=_("Orbit: %(name)s") % {"name": getattr(actor, "name", "") or actor.email})
     audit(organization=organization, action="support.issue", actor=actor, detail={"grant": grant.pk, "by": "operator"})
-    return signing.dumps({"g": grant.pk, "k": raw}, salt=SUPPORT_SALT)
+    return token

@@ -39,6 +39,7 @@ from tenants.data.archive import Opened
 from tenants.data.errors import DataError
 from tenants.models import Domain, Organization
 from tenants.routing import invalidate_hosts, invalidate_organization, tenant_host
+from tenants.services.organizations import schema_name_for, validate_domain, validate_slug
 
 logger = logging.getLogger(__name__)
 
@@ -241,14 +242,12 @@ def restore_into_new(opened: Opened, *, slug: str, name: str | None = None, keep
                      what: str, actor_label: str = "") -> Restored:
     """A new organization `slug` from the archive, under its own schema, with copies of
     its files; the archive's own tenant (if it is here) is not touched."""
-    from tenants.services.organizations import _validate_domain, _validate_slug, schema_name_for
-
     manifest = opened.manifest
     missing_migrations = migrations_to_apply(manifest, what=what)
     source = manifest["organization"]["organization"]
     try:
-        _validate_slug(slug)
-        host = _validate_domain(tenant_host(slug))
+        validate_slug(slug)
+        host = validate_domain(tenant_host(slug))
     except provisioning.ProvisioningError as exc:
         raise DataError(str(exc)) from exc
     plan = Plan.objects.filter(code=source["plan"]).first()

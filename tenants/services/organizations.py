@@ -42,7 +42,7 @@ def schema_name_for(slug: str) -> str:
     return "t_" + slug.replace("-", "_")
 
 
-def _validate_slug(slug: str) -> None:
+def validate_slug(slug: str) -> None:
     if not re.match(SLUG_PATTERN, slug):
         raise ProvisioningError(
             f"invalid slug {slug!r}: use 3 to 40 lowercase letters, digits and hyphens, starting with a letter"
@@ -53,7 +53,7 @@ def _validate_slug(slug: str) -> None:
         raise ProvisioningError(f"an organization with slug {slug!r} already exists")
 
 
-def _validate_domain(host: str) -> str:
+def validate_domain(host: str) -> str:
     host = host.strip().lower().rstrip(".")
     if not HOST_PATTERN.match(host):
         raise ProvisioningError(f"invalid domain {host!r}")
@@ -120,16 +120,16 @@ def organization_create(
     if len(name) > name_max_length:
         raise ProvisioningError(f"the name is too long: at most {name_max_length} characters")
     slug = (slug or slug_from_name(name)).lower()
-    _validate_slug(slug)
+    validate_slug(slug)
     if kind not in Organization.Kind.values:
         raise ProvisioningError(f"invalid kind {kind!r} (kinds: {', '.join(Organization.Kind.values)})")
     if status not in Organization.Status.values:
         raise ProvisioningError(f"invalid status {status!r}")
     plan_obj = _resolve_plan(plan)
     parent_obj = _resolve_parent(parent)
-    hosts = [_validate_domain(tenant_host(slug))]
+    hosts = [validate_domain(tenant_host(slug))]
     if domain:
-        custom = _validate_domain(domain)
+        custom = validate_domain(domain)
         if custom in hosts:
             raise ProvisioningError(f"the domain {custom!r} is already the organization's own subdomain")
         hosts.append(custom)

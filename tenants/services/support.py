@@ -49,18 +49,22 @@ def support_access_issue(*, partner: Organization, client_slug: str, issued_by) 
     client = partner_client_get(parent=partner, slug=client_slug)
     if client.is_blocked:
         raise ClientRefused(_("Esta conta está suspensa: reative-a antes de entrar como suporte."))
-    raw = secrets.token_urlsafe(32)
-    grant = SupportGrant.objects.create(
-        partner=partner,
-        client=client,
-        issued_by_email=issued_by.email,
-        issued_by_name=issued_by.name or "",
-        token_hash=_token_hash(raw),
-        expires_at=timezone.now() + timedelta(seconds=SUPPORT_LINK_SECONDS),
-    )
+    grant, token = support_grant_issue(issuer=partner, client=client, email=issued_by.email,
+                                       name=issued_by.name or "")
     with schema_context(partner.schema_name):
         audit_record(action="support.issue", actor=issued_by, target=client.slug, detail={"grant": grant.pk})
-    return client, signing.dumps({"g": grant.pk, "k": raw}, salt=SUPPORT_SALT)
+    return client, token
+
+
+def support_grant_issue(*, issuer: Organization, client: Organization, email: str, name: str) -> tuple[SupportGrant, str]:
+    """A grant and its signed single-use token (only the token's hash is kept): the one way a
+    support link is made, by a partner for its client or by the operator for any tenant."""
+    raw = secrets.token_urlsafe(32)
+    grant = SupportGrant.objects.create(
+        partner=issuer, client=client, issued_by_email=email, issued_by_name=name, token_hash=_token_hash(raw),
+        expires_at=timezone.now() + timedelta(seconds=SUPPORT_LINK_SECONDS),
+    )
+    return grant, signing.dumps({"g": grant.pk, "k": raw}, salt=SUPPORT_SALT)
 
 
 @transaction.atomic

@@ -28,6 +28,8 @@ from tqdm import tqdm
 from orbit.lib.errors import OrbitError, command_error
 from tenants import selectors, services
 from tenants.bulk import BULK_OPTIONAL_COLUMNS, BulkFileError, BulkRow, parse_bulk_csv
+from tenants.data import DataError
+from tenants.data import services as data
 from tenants.models import Organization
 from tenants.provisioning import ProvisioningError
 
@@ -312,9 +314,6 @@ def add_data_subcommands(subcommands) -> None:
 
 
 def data_subcommand(command: Command, name: str, options) -> None:
-    from tenants.data import DataError
-    from tenants.data import services as data
-
     out = command.stdout.write
     try:
         if name == "import":
