@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -146,3 +147,29 @@ def redis_flush(redis_db: int) -> None:
     import redis as redis_lib
 
     redis_lib.Redis.from_url(f"{read_env('REDIS_URL')}/{redis_db}").flushdb()
+
+
+@contextmanager
+def own_database(name: str, *, redis_db: int, before_setup=None):
+    """A bench's own database `name` on DATABASE_URL's server, recreated, with Django pointed
+    at it (and at `redis_db`), the public schema migrated and the shared cache empty; dropped
+    afterwards, whatever happens. `before_setup(bench_url)` runs before Django is set up (a
+    bench's own settings). Yields the database's URL."""
+    url = source_database_url()
+    bench_url = with_database(url, name)
+    database_recreate(url, name)
+    try:
+        if before_setup is not None:
+            before_setup(bench_url)
+        django_setup(bench_url, redis_db)
+        from django.core.cache import caches
+        from django.core.management import call_command
+        from django.db import connections
+
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+        caches["shared"].clear()
+        yield bench_url
+        caches["shared"].clear()
+        connections.close_all()
+    finally:
+        database_drop(url, name)

@@ -33,28 +33,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root, for bench._common
 
-from bench._common import (  # noqa: E402
-    RESULTS,
-    bench_database_name,
-    database_drop,
-    database_recreate,
-    django_setup,
-    source_database_url,
-    with_database,
-    write_json,
-)
+from bench._common import RESULTS, bench_database_name, own_database, write_json  # noqa: E402
 
 BENCH_DB = bench_database_name("orbit_bench_billing")
 DEFAULT_JSON = RESULTS / "billing.json"
 AIM_CLOSE_S = 60
 AIM_RERUN_S = 5
 GB = 1024**3
-
-
-def migrate_public() -> None:
-    from django.core.management import call_command
-
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
 
 
 def populate(*, orgs: int, partners: int, clients: int, run_id: str) -> dict:
@@ -161,19 +146,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args()
 
-    url = source_database_url()
-    bench_url = with_database(url, BENCH_DB)
     load_before = os.getloadavg()
-    database_recreate(url, BENCH_DB)
-    try:
-        django_setup(bench_url, args.redis_db)
-        migrate_public()
-        from django.core.cache import caches
-        from django.db import connections
-
+    with own_database(BENCH_DB, redis_db=args.redis_db):
         from billing import services
+        from billing.models import Invoice, InvoiceSequence
 
-        caches["shared"].clear()
         setup = populate(orgs=args.orgs, partners=args.partners, clients=args.clients,
                          run_id=uuid.uuid4().hex[:4])
         print(f"setup: {setup['organizations']:,} organizations ({setup['partners']} partners, "
@@ -194,17 +171,11 @@ def main() -> None:
         plain_s = plain_insert()
         print(f"plain: {plain_s:.2f} s", flush=True)
 
-        from billing.models import Invoice, InvoiceSequence
-
         sequences = {s.issuer: s.last_number for s in InvoiceSequence.objects.all()}
         gapless = all(
             sorted(Invoice.objects.filter(issuer=issuer).values_list("sequence", flat=True)) == list(range(1, n + 1))
             for issuer, n in sequences.items())
         wholesale = Invoice.objects.filter(lines__kind="wholesale").distinct().count()
-        caches["shared"].clear()
-        connections.close_all()
-    finally:
-        database_drop(url, BENCH_DB)
 
     invoices = after_close["invoices"]
     new_rows = sum(after_rerun.values()) - sum(after_close.values())

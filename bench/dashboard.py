@@ -40,12 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
 from bench._common import (  # noqa: E402
     RESULTS,
     bench_database_name,
-    database_drop,
-    database_recreate,
-    django_setup,
+    own_database,
     percentile,
-    source_database_url,
-    with_database,
     write_json,
 )
 
@@ -91,11 +87,6 @@ def stock_template_dir() -> str:
     (folder / "admin" / "stock_index.html").write_text(STOCK_INDEX)
     return str(folder)
 
-
-def migrate_public() -> None:
-    from django.core.management import call_command
-
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
 
 
 def add_organizations(*, count: int, start: int, run_id: str, rng: random.Random) -> list[int]:
@@ -261,31 +252,26 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args()
 
-    url = source_database_url()
-    bench_url = with_database(url, BENCH_DB)
     load_before = os.getloadavg()
-    database_recreate(url, BENCH_DB)
     templates = stock_template_dir()
     scales = []
-    try:
+
+    def bench_settings(bench_url: str) -> None:
         from django.conf import settings
+
+        from bench._common import settings_use_redis_db
 
         os.environ["DATABASE_URL"] = bench_url
         os.environ["ORBIT_DASHBOARD_ACTIVITY_FLUSH_SECONDS"] = "-1"
         os.environ["ORBIT_2FA_OPERATORS"] = "0"  # the bench logs its operator in with force_login
-        from bench._common import settings_use_redis_db
-
         settings_use_redis_db(args.redis_db)
         settings.TEMPLATES[0]["DIRS"] = [templates, *settings.TEMPLATES[0]["DIRS"]]
         settings.ALLOWED_HOSTS = ["*"]
-        django_setup(bench_url, args.redis_db)
-        migrate_public()
+
+    with own_database(BENCH_DB, redis_db=args.redis_db, before_setup=bench_settings):
         from django.contrib.auth import get_user_model
-        from django.core.cache import caches
-        from django.db import connections
         from django.test import Client
 
-        caches["shared"].clear()
         get_user_model().objects.create_superuser(OPERATOR, "bench-senha-forte-1")
         client = Client(HTTP_HOST="localhost", HTTP_ACCEPT_LANGUAGE="pt-br")
         client.force_login(get_user_model().objects.get(email=OPERATOR))
@@ -298,10 +284,6 @@ def main() -> None:
         more = add_organizations(count=args.tenants - args.small, start=args.small, run_id=run_id, rng=rng)
         history(more)
         scales.append(scale(client, tenants=len(ids) + len(more), requests=args.requests))
-        caches["shared"].clear()
-        connections.close_all()
-    finally:
-        database_drop(url, BENCH_DB)
 
     lines = ["", f"Operator dashboard (admin index) vs Django's stock admin index; {args.requests} requests per way, "
                  f"interleaved; ms",
