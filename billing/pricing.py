@@ -92,10 +92,6 @@ class Draft:
         return self.credit_applied
 
 
-def monthly_list_price(plan) -> Decimal | None:
-    return plan.price_monthly
-
-
 def term_price(*, plan, cycle: str, price_override: Decimal | None, retail_monthly: Decimal | None = None) -> Decimal | None:
     """The base fee of one term: the contract price when the operator set one, else the
     (partner's retail, else list) monthly price, or the yearly price with its discount.

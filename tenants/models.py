@@ -136,7 +136,6 @@ class BulkImport(models.Model):
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     results = models.JSONField(default=list)  # [{"row": 2, "ok": true, "slug": "...", "error": ""}]
-    options = models.JSONField(default=dict)  # how links in the owners' e-mails are built
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -143,7 +143,6 @@ class Invoice(models.Model):
     credits_invoice = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
     )
-    stripe_invoice_id = models.CharField(max_length=64, blank=True)
     # The one PaymentIntent Stripe collects this invoice with (billing.stripe.collect).
     stripe_payment_intent_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -168,10 +167,6 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return self.number or f"{_('rascunho')} #{self.pk}"
-
-    @property
-    def is_settled(self) -> bool:
-        return self.status in (self.Status.PAID, self.Status.VOID)
 
 
 class InvoiceLine(models.Model):

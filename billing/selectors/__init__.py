@@ -6,8 +6,6 @@ money: subscriptions, invoices and credits as a tenant, partner or operator sees
 from billing.selectors.limits import limit_status, usage_summary
 from billing.selectors.money import (
     InvoiceNotFound,
-    client_subscriptions,
-    credit_entries,
     invoice_for,
     invoice_list,
     issued_invoices,
@@ -42,5 +40,5 @@ __all__ = [
     "effective_limit", "effective_limits", "forget_local_profiles", "ledger_usage", "level_for", "limits_profile",
     "meters_for", "organization_by_slug", "plan_codes", "plan_get", "rollup", "rollup_children", "tree_ids",
     "usage_summary", "limit_status",
-    "InvoiceNotFound", "client_subscriptions", "credit_entries", "invoice_for", "invoice_list", "issued_invoices", "subscription_for", "suspended_for_payment",
+    "InvoiceNotFound", "invoice_for", "invoice_list", "issued_invoices", "subscription_for", "suspended_for_payment",
 ]

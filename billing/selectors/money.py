@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from billing.models import CreditEntry, Invoice, Subscription
+from billing.models import Invoice, Subscription
 
 
 class InvoiceNotFound(LookupError):
@@ -44,15 +44,6 @@ def issued_invoices(*, partner) -> QuerySet[Invoice]:
     """Invoices a partner issued to its clients."""
     return Invoice.objects.filter(issuer=f"org:{partner.pk}").exclude(status=Invoice.Status.DRAFT) \
         .order_by("-issued_at", "-id")
-
-
-def client_subscriptions(*, partner) -> list[Subscription]:
-    return list(Subscription.objects.filter(organization__parent_id=partner.pk)
-                .select_related("organization", "plan", "scheduled_plan").order_by("organization__name"))
-
-
-def credit_entries(*, organization) -> QuerySet[CreditEntry]:
-    return CreditEntry.objects.filter(organization_id=organization.pk).select_related("invoice")
 
 
 def suspended_for_payment(*, organization) -> bool:
