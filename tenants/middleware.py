@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.http.request import split_domain_port
 from django.shortcuts import render
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.selectors import suspended_for_payment
@@ -30,6 +31,12 @@ def request_hostname(request) -> str:
 
 
 def suspended_response(request, organization):
+    # This middleware answers before LocaleMiddleware runs: speak the visitor's language here.
+    with translation.override(translation.get_language_from_request(request)):
+        return _suspended_response(request, organization)
+
+
+def _suspended_response(request, organization):
     if request.path.startswith("/api/"):
         return JsonResponse(
             {"error": "tenant_suspended", "detail": _("Esta conta está suspensa. Fale com o suporte.")}, status=403
